@@ -1,0 +1,47 @@
+# katib-py: `make demo` runs the main job, `make test` runs every test. Both do all set-up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: all install demo test lint typecheck pytest proto check-proto bench clean
+
+all: test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+proto: $(STAMP)
+	$(BIN)/python -m katib_py.proto.generate
+
+check-proto: $(STAMP)
+	$(BIN)/python -m katib_py.proto.generate --check
+
+lint: $(STAMP)
+	$(BIN)/ruff check katib_py suggestion_services tests bench examples
+	$(BIN)/ruff format --check katib_py suggestion_services tests bench examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+demo: $(STAMP)
+	$(BIN)/katib-py demo
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
