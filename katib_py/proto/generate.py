@@ -32,7 +32,9 @@ def generate(out_dir: Path) -> None:
         raise SystemExit("protoc failed")
     grpc_file = out_dir / "api_pb2_grpc.py"
     # grpcio-tools emits a top-level import; make it a package import.
-    text = re.sub(r"^import api_pb2 as", "from katib_py.proto import api_pb2 as", grpc_file.read_text(), flags=re.M)
+    text = re.sub(
+        r"^import api_pb2 as", "from katib_py.proto import api_pb2 as", grpc_file.read_text(), flags=re.M
+    )
     grpc_file.write_text(text)
 
 

@@ -1,0 +1,243 @@
+"""What each algorithm katib-py serves accepts: its settings and the distributions it honours.
+
+This is the single table that admission (katib_py.api.validation) and the algorithm services
+(katib_py.suggestion) both read, so that an Experiment the webhook accepts is one the service can
+run (spec section 0, item 9). Settings follow spec section 6 for the Katib service that the default
+katib-config maps each name to (hyperopt for random/tpe, optuna for grid/multivariate-tpe, skopt for
+bayesianoptimization, goptuna for cmaes/sobol, Katib's own hyperband, pbt and medianstop).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+SettingValue = int | float | str
+
+UNIFORM_ONLY = frozenset({"uniform", "logUniform"})
+ALL_DISTRIBUTIONS = frozenset({"uniform", "logUniform", "normal", "logNormal"})
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One algorithm setting: its type, allowed range or choices, and default (None = unset)."""
+
+    name: str
+    type: Literal["int", "float", "str"]
+    default: SettingValue | None = None
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+    choices: tuple[str, ...] | None = None
+
+    def describe(self) -> str:
+        """The constraint in words, for error messages."""
+        if self.choices is not None:
+            return "one of " + ", ".join(self.choices)
+        kind = {"int": "an integer", "float": "a number", "str": "a string"}[self.type]
+        bounds = []
+        if self.minimum is not None:
+            bounds.append(f"{'>' if self.exclusive_minimum else '>='} {_fmt(self.minimum)}")
+        if self.maximum is not None:
+            bounds.append(f"{'<' if self.exclusive_maximum else '<='} {_fmt(self.maximum)}")
+        return kind + (" " + " and ".join(bounds) if bounds else "")
+
+    def parse(self, raw: str) -> SettingValue:
+        """The typed value of `raw`; ValueError with a user-facing message if it is not allowed."""
+        value: SettingValue
+        if self.choices is not None:
+            if raw not in self.choices:
+                raise ValueError(f"must be {self.describe()}, got {raw!r}")
+            return raw
+        if self.type == "str":
+            if raw == "":
+                raise ValueError("must not be empty")
+            return raw
+        try:
+            value = int(raw) if self.type == "int" else float(raw)
+        except ValueError:
+            raise ValueError(f"must be {self.describe()}, got {raw!r}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"must be {self.describe()}, got {raw!r}")
+        low_bad = self.minimum is not None and (
+            value <= self.minimum if self.exclusive_minimum else value < self.minimum
+        )
+        high_bad = self.maximum is not None and (
+            value >= self.maximum if self.exclusive_maximum else value > self.maximum
+        )
+        if low_bad or high_bad:
+            raise ValueError(f"must be {self.describe()}, got {raw!r}")
+        return value
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+@dataclass(frozen=True)
+class AlgorithmInfo:
+    """An algorithm name, its settings schema and the distributions it honours for int/double."""
+
+    name: str
+    settings: dict[str, Setting] = field(default_factory=dict)
+    distributions: frozenset[str] = UNIFORM_ONLY
+    early_stopping: bool = False
+
+    def supported_distributions(self) -> list[str]:
+        """Sorted in the canonical order for messages."""
+        order = ["uniform", "logUniform", "normal", "logNormal"]
+        return [d for d in order if d in self.distributions]
+
+
+def _settings(*items: Setting) -> dict[str, Setting]:
+    return {s.name: s for s in items}
+
+
+_RANDOM_STATE = Setting("random_state", "int", minimum=0)
+
+SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
+    a.name: a
+    for a in [
+        AlgorithmInfo("random", _settings(_RANDOM_STATE), ALL_DISTRIBUTIONS),
+        AlgorithmInfo(
+            "tpe",
+            _settings(
+                Setting(
+                    "gamma",
+                    "float",
+                    0.25,
+                    minimum=0,
+                    maximum=1,
+                    exclusive_minimum=True,
+                    exclusive_maximum=True,
+                ),
+                Setting("prior_weight", "float", 1.0, minimum=0, exclusive_minimum=True),
+                Setting("n_EI_candidates", "int", 24, minimum=0, exclusive_minimum=True),
+                _RANDOM_STATE,
+            ),
+            ALL_DISTRIBUTIONS,
+        ),
+        AlgorithmInfo(
+            "multivariate-tpe",
+            _settings(
+                Setting("n_startup_trials", "int", 10, minimum=0),
+                Setting("n_ei_candidates", "int", 24, minimum=0),
+                _RANDOM_STATE,
+            ),
+            ALL_DISTRIBUTIONS,
+        ),
+        AlgorithmInfo(
+            "cmaes",
+            _settings(
+                _RANDOM_STATE,
+                Setting("sigma", "float", minimum=0, exclusive_minimum=True),
+                Setting("restart_strategy", "str", "none", choices=("ipop", "bipop", "none")),
+            ),
+            ALL_DISTRIBUTIONS,
+        ),
+        AlgorithmInfo("sobol", {}, ALL_DISTRIBUTIONS),
+        AlgorithmInfo(
+            "bayesianoptimization",
+            _settings(
+                Setting("base_estimator", "str", "GP", choices=("GP", "RF", "ET", "GBRT")),
+                Setting("n_initial_points", "int", 10, minimum=0),
+                Setting(
+                    "acq_func", "str", "gp_hedge", choices=("gp_hedge", "LCB", "EI", "PI", "EIps", "PIps")
+                ),
+                Setting("acq_optimizer", "str", "auto", choices=("auto", "sampling", "lbfgs")),
+                _RANDOM_STATE,
+            ),
+            ALL_DISTRIBUTIONS,
+        ),
+        AlgorithmInfo("grid", _settings(_RANDOM_STATE), UNIFORM_ONLY),
+        AlgorithmInfo(
+            "hyperband",
+            _settings(
+                Setting("r_l", "float", required=True, minimum=0, exclusive_minimum=True),
+                Setting("resource_name", "str", required=True),
+                Setting("eta", "int", 3),
+            ),
+            UNIFORM_ONLY,
+        ),
+        AlgorithmInfo(
+            "pbt",
+            _settings(
+                Setting("suggestion_trial_dir", "str", required=True),
+                Setting("n_population", "int", required=True, minimum=5),
+                Setting("truncation_threshold", "float", required=True, minimum=0, maximum=1),
+                Setting("resample_probability", "float", minimum=0, maximum=1),
+            ),
+            UNIFORM_ONLY,
+        ),
+    ]
+}
+
+EARLY_STOPPING_ALGORITHMS: dict[str, AlgorithmInfo] = {
+    "medianstop": AlgorithmInfo(
+        "medianstop",
+        _settings(
+            Setting("min_trials_required", "int", 3, minimum=0, exclusive_minimum=True),
+            Setting("start_step", "int", 4, minimum=1),
+        ),
+        ALL_DISTRIBUTIONS,
+        early_stopping=True,
+    )
+}
+
+
+class SettingsError(ValueError):
+    """Invalid algorithm settings; `problems` holds (setting index or None, message) pairs."""
+
+    def __init__(self, problems: list[tuple[int | None, str]]) -> None:
+        super().__init__("; ".join(m for _, m in problems))
+        self.problems = problems
+
+
+def parse_settings(info: AlgorithmInfo, settings: Iterable[tuple[str, str]]) -> dict[str, SettingValue]:
+    """Typed settings with defaults filled in; raises SettingsError listing every problem.
+
+    Unknown names are errors (as in every Katib service). A setting without a default and not
+    given is absent from the result.
+    """
+    problems: list[tuple[int | None, str]] = []
+    values: dict[str, SettingValue] = {}
+    seen: set[str] = set()
+    for i, (name, raw) in enumerate(settings):
+        spec = info.settings.get(name)
+        if spec is None:
+            known = ", ".join(sorted(info.settings)) or "none"
+            problems.append(
+                (i, f"unknown setting {name!r} for algorithm {info.name} (known settings: {known})")
+            )
+            continue
+        if name in seen:
+            problems.append((i, f"setting {name!r} is given more than once"))
+            continue
+        seen.add(name)
+        try:
+            values[name] = spec.parse(raw)
+        except ValueError as exc:
+            problems.append((i, f"setting {name}: {exc}"))
+    for spec in info.settings.values():
+        if spec.name in values or spec.name in seen:
+            continue
+        if spec.required:
+            problems.append(
+                (None, f"algorithm {info.name} requires setting {spec.name!r} ({spec.describe()})")
+            )
+        elif spec.default is not None:
+            values[spec.name] = spec.default
+    if problems:
+        raise SettingsError(problems)
+    return values
+
+
+def hyperband_min_parallel(r_l: float, eta: int) -> int:
+    """Katib's hyperband needs parallelTrialCount >= ceil(eta^s_max), s_max = int(log(r_l)/log(eta))."""
+    eta = eta if eta > 0 else 3
+    s_max = int(math.log(r_l) / math.log(eta)) if r_l > 1 and eta > 1 else 0
+    return math.ceil(eta**s_max)

@@ -1,0 +1,1 @@
+"""Small training programs the examples run as trials (no image, no download needed)."""
