@@ -71,9 +71,10 @@ class Authenticator:
         self._secret_tokens[token] = (meta.get("namespace", ""), sa)
 
     def authenticate(self, header: str | None) -> User | None:
-        if not header or not header.startswith("Bearer "):
+        # The scheme is case-insensitive (RFC 7235); the kubernetes client's in-cluster config sends "bearer".
+        if not header or header[:7].lower() != "bearer ":
             return None
-        token = header[len("Bearer ") :].strip()
+        token = header[7:].strip()
         user = self._tokens.get(token)
         if user is not None:
             return user

@@ -660,8 +660,10 @@ class ObjectService:
         grace = self._grace(info, current, options)
         if is_ns or finalizers:
             if not meta.get("deletionTimestamp"):
-                meta["deletionTimestamp"] = now_rfc3339()
-                meta["deletionGracePeriodSeconds"] = 0
+                # A running Pod keeps its grace period even when finalizers hold it (kube does too):
+                # its kubelet still stops it with SIGTERM first.
+                meta["deletionTimestamp"] = now_rfc3339(grace)
+                meta["deletionGracePeriodSeconds"] = grace
             if is_ns:
                 new["status"] = {**(new.get("status") or {}), "phase": "Terminating"}
             waits = bool(finalizers) or (is_ns and bool((new.get("spec") or {}).get("finalizers")))

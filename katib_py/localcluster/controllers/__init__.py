@@ -1,0 +1,59 @@
+"""The built-in controllers of the embedded cluster, run together by `ControllerManager`."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ..client import DEPLOYMENTS, ENDPOINTS, JOBS, NAMESPACES, PODS, SERVICES, KubeClient
+from .deployment import DeploymentController
+from .endpoints import EndpointsController
+from .garbage_collector import GarbageCollector
+from .informer import Controller, Informer
+from .job import JobController
+from .namespace import NamespaceController
+from .ttl import TTLAfterFinishedController
+
+__all__ = ["ControllerManager"]
+
+
+class ControllerManager:
+    """kube-controller-manager in miniature: shared informers plus each controller's loop."""
+
+    def __init__(self, client: KubeClient, *, job_backoff_base: float = 10.0) -> None:
+        self.client = client
+        self.pods = Informer(client, PODS)
+        self.jobs = Informer(client, JOBS)
+        self.deployments = Informer(client, DEPLOYMENTS)
+        self.services = Informer(client, SERVICES)
+        self.endpoints = Informer(client, ENDPOINTS)
+        self.namespaces = Informer(client, NAMESPACES)
+        self.gc = GarbageCollector(client)
+        self.controllers: list[Controller] = [
+            JobController(client, self.jobs, self.pods, backoff_base=job_backoff_base),
+            TTLAfterFinishedController(client, self.jobs),
+            DeploymentController(client, self.deployments, self.pods),
+            EndpointsController(client, self.services, self.pods, self.endpoints),
+            NamespaceController(client, self.namespaces, self.gc),
+            self.gc,
+        ]
+        self.informers = [
+            self.pods,
+            self.jobs,
+            self.deployments,
+            self.services,
+            self.endpoints,
+            self.namespaces,
+        ]
+
+    async def start(self) -> None:
+        for inf in self.informers:
+            inf.start()
+        await asyncio.wait_for(asyncio.gather(*(i.synced.wait() for i in self.informers)), 30)
+        for c in self.controllers:
+            c.start()
+
+    async def stop(self) -> None:
+        for c in self.controllers:
+            await c.stop()
+        for inf in self.informers:
+            await inf.stop()

@@ -1,0 +1,43 @@
+"""API discovery for controllers that act on every kind (garbage collector, namespace deletion)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..client import KubeClient, Resource
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    resource: Resource
+    kind: str
+    verbs: frozenset[str]
+
+
+async def discover(client: KubeClient) -> list[KindInfo]:
+    """Every listable, watchable top-level resource at each group's preferred version."""
+    out: list[KindInfo] = []
+    docs: list[tuple[str, str, str]] = []  # (group, version, path)
+    core = await client.request("GET", "/api")
+    for version in core.get("versions") or ["v1"]:
+        docs.append(("", version, f"/api/{version}"))
+    groups = await client.request("GET", "/apis")
+    for group in groups.get("groups") or []:
+        preferred = (group.get("preferredVersion") or {}).get("version")
+        versions = [v.get("version") for v in group.get("versions") or []]
+        version = preferred or (versions[0] if versions else None)
+        if version:
+            docs.append((group["name"], version, f"/apis/{group['name']}/{version}"))
+    for group_name, version, path in docs:
+        try:
+            doc = await client.request("GET", path)
+        except Exception:
+            continue
+        for r in doc.get("resources") or []:
+            name = r.get("name", "")
+            verbs = frozenset(r.get("verbs") or [])
+            if "/" in name or not {"list", "watch"} <= verbs:
+                continue
+            res = Resource(group_name, version, name, bool(r.get("namespaced")))
+            out.append(KindInfo(res, r.get("kind", ""), verbs))
+    return out

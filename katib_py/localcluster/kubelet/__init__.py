@@ -1,0 +1,31 @@
+"""The kubelet of the embedded cluster: runs Pods as host processes (see `node.Kubelet`).
+
+How a Pod maps onto the host (the decisions, in one place):
+- Images are not pulled: each container's command/args run on the host, with `$(VAR)`/`$$`
+  expansion as Kubernetes does, PATH = host PATH with this Python's bin dir first. No command
+  -> args[0] is the executable. A command that cannot be executed ends the container with
+  reason StartError, exit code 128 and the runtime's `exec: "x": executable file not found in
+  $PATH` message.
+- Network: each Pod gets its own loopback address from the cluster's 127.X.0.0/16 (status.podIP;
+  X random per data dir); there is no network namespace, so a process must bind its Pod IP
+  (e.g. via `status.podIP`) for two Pods to share a port. Services resolve through a per-Pod
+  /etc/hosts (name, name.ns, name.ns.svc, name.ns.svc.cluster.local -> clusterIP), rewritten in
+  place when Services change.
+- Linux as root: every container gets a private mount namespace in which volumes, the Pod's
+  /etc/hosts, the ServiceAccount directory (/var/run/secrets/kubernetes.io/serviceaccount:
+  token, namespace, ca.crt) and the termination-message file are bind-mounted at their real
+  paths. Missing mount points are created on the host as empty directories/files (or, under a
+  read-only directory, via a private tmpfs-backed overlay). `shareProcessNamespace: true` puts
+  all containers in one PID namespace (held by a pause process, /proc remounted); otherwise
+  containers share the host's PID namespace.
+- Elsewhere (not root, not Linux): no isolation, with a warning: volumes are exposed by
+  symlinks at their mountPath where that path is free and writable, and in-cluster clients
+  get a kubeconfig through KUBECONFIG instead of the ServiceAccount directory.
+- Stopping a container: SIGTERM to its main process (as container runtimes do), SIGKILL to its
+  whole process group after the grace period.
+- Logs: data_dir/logs/<ns>/<pod>/<container>.log (+ .previous.log after a restart).
+"""
+
+from .node import Kubelet
+
+__all__ = ["Kubelet"]

@@ -1,0 +1,233 @@
+"""Container launcher: the small process between the kubelet and a container's command.
+
+Run as `python -S launcher.py SPEC.json` (stdlib only, so it starts fast). It enters the Pod's
+namespaces, sets up the container's filesystem view, then `exec`s the command. An exec failure
+is written to the inherited error pipe (fd in the spec) and the launcher exits 128, which the
+kubelet reports as a StartError, as a container runtime does.
+
+Linux as root (`isolate`): a private mount namespace per container in which every volume is
+bind-mounted at its real mountPath (and /etc/hosts replaced by the Pod's file); when the Pod
+shares its process namespace the launcher joins the Pod's PID namespace (held by a "pause"
+process, see `--pause`), forks, and mounts a fresh /proc. Elsewhere: no isolation; the command
+runs with the host's filesystem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import json
+import os
+import signal
+import stat
+import sys
+import tempfile
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+_libc = None
+
+
+def libc() -> ctypes.CDLL:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def _check(rc: int, what: str) -> None:
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def unshare(flags: int) -> None:
+    _check(libc().unshare(flags), "unshare")
+
+
+def setns(path: str, nstype: int) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        _check(libc().setns(fd, nstype), f"setns {path}")
+    finally:
+        os.close(fd)
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    def enc(s: str | None) -> bytes | None:
+        return None if s is None else s.encode()
+
+    rc = libc().mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
+    _check(rc, f"mount {source} on {target}")
+
+
+def _overlay_parent(path: str, scratch: str) -> None:
+    """Make a read-only directory writable in this mount namespace with a tmpfs-backed overlay."""
+    upper = tempfile.mkdtemp(prefix="upper-", dir=scratch)
+    work = tempfile.mkdtemp(prefix="work-", dir=scratch)
+    mount("overlay", path, "overlay", 0, f"lowerdir={path},upperdir={upper},workdir={work}")
+
+
+def ensure_target(target: str, is_file: bool, scratch: str) -> None:
+    if os.path.lexists(target):
+        return
+    parent = os.path.dirname(target.rstrip("/")) or "/"
+    try:
+        os.makedirs(parent, exist_ok=True)
+        if is_file:
+            with open(target, "a"):
+                pass
+        else:
+            os.makedirs(target, exist_ok=True)
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        # Walk up to the nearest existing directory and overlay it, then retry.
+        existing = parent
+        while not os.path.isdir(existing):
+            existing = os.path.dirname(existing) or "/"
+        _overlay_parent(existing, scratch)
+        os.makedirs(parent, exist_ok=True)
+        if is_file:
+            with open(target, "a"):
+                pass
+        else:
+            os.makedirs(target, exist_ok=True)
+
+
+def setup_mounts(spec: dict) -> None:  # type: ignore[type-arg]
+    unshare(CLONE_NEWNS)
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    scratch = spec.get("scratch") or "/tmp"
+    tmpfs_scratch = os.path.join(scratch, "overlay")
+    os.makedirs(tmpfs_scratch, exist_ok=True)
+    mount("tmpfs", tmpfs_scratch, "tmpfs", 0, "mode=0700")
+    # Hold every source (and the scratch dir) open first: a mount over, say, /tmp must not hide
+    # a source that lives under /tmp. Parents are mounted before the paths nested in them.
+    scratch_fd = os.open(tmpfs_scratch, os.O_PATH)
+    scratch_path = f"/proc/self/fd/{scratch_fd}"
+    held = []
+    for m in spec.get("mounts", []):
+        fd = os.open(m["source"], os.O_PATH)
+        held.append((fd, m, stat.S_ISREG(os.fstat(fd).st_mode)))
+    held.sort(key=lambda item: len(os.path.normpath(item[1]["target"]).split("/")))
+    for fd, m, is_file in held:
+        target = m["target"]
+        ensure_target(target, is_file, scratch_path)
+        mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+        if m.get("readOnly"):
+            mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        os.close(fd)
+    os.close(scratch_fd)
+    if spec.get("mount_proc"):
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+
+def exec_error(argv0: str, exc: OSError, env: dict) -> str:  # type: ignore[type-arg]
+    if "/" not in argv0 and exc.errno == errno.ENOENT:
+        return f'exec: "{argv0}": executable file not found in $PATH'
+    if exc.errno == errno.ENOENT:
+        return f'exec: "{argv0}": stat {argv0}: no such file or directory'
+    return f'exec: "{argv0}": {exc.strerror or exc}'
+
+
+def forward_and_wait(child: int) -> None:
+    """Parent side after joining a PID namespace: relay signals, then mirror the child's exit."""
+
+    def relay(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, relay)
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except ChildProcessError:
+            os._exit(1)
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        sig = signal.Signals(os.WTERMSIG(status))
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+        os._exit(128 + sig)
+    os._exit(os.waitstatus_to_exitcode(status))
+
+
+def run_container(spec: dict) -> None:  # type: ignore[type-arg]
+    err_fd = int(spec["error_fd"])
+    argv = list(spec["argv"])
+    env = dict(spec["env"])
+    try:
+        if spec.get("join_mnt_pid"):
+            setns(f"/proc/{spec['join_mnt_pid']}/ns/mnt", CLONE_NEWNS)
+        if spec.get("pidns_pid"):
+            setns(f"/proc/{spec['pidns_pid']}/ns/pid", CLONE_NEWPID)
+            child = os.fork()
+            if child:
+                os.close(err_fd)
+                forward_and_wait(child)
+        if spec.get("isolate") and not spec.get("join_mnt_pid"):
+            setup_mounts(spec)
+        cwd = spec.get("cwd")
+        if cwd:
+            os.makedirs(cwd, exist_ok=True)
+            os.chdir(cwd)
+    except OSError as exc:
+        os.write(err_fd, f"failed to create container: {exc}".encode())
+        os._exit(128)
+    if not argv:
+        os.write(err_fd, b"no command specified")
+        os._exit(128)
+    os.set_inheritable(err_fd, False)
+    try:
+        os.execvpe(argv[0], argv, env)
+    except OSError as exc:
+        os.write(err_fd, exec_error(argv[0], exc, env).encode())
+        os._exit(128)
+
+
+def run_pause() -> None:
+    """Hold a new PID namespace: fork its init (pid 1) that reaps orphans; print its host pid."""
+    unshare(CLONE_NEWPID)
+    child = os.fork()
+    if child == 0:
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        while True:
+            try:
+                os.wait()
+            except ChildProcessError:
+                signal.pause()
+            except InterruptedError:
+                continue
+    sys.stdout.write(f"{child}\n")
+    sys.stdout.flush()
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(child, 0)
+    os._exit(0)
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--pause"]:
+        run_pause()
+        return
+    with open(sys.argv[1]) as fh:
+        spec = json.load(fh)
+    run_container(spec)
+
+
+if __name__ == "__main__":
+    main()

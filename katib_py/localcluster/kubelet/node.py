@@ -1,0 +1,500 @@
+"""The kubelet (and scheduler) of the single node "local".
+
+It registers the Node, binds unscheduled Pods to itself, gives each Pod a loopback address from
+its Pod network (a random 127.X.0.0/16), runs it with a `PodWorker`, writes Pod status through
+the API, keeps every Pod's /etc/hosts in step with Services, finishes graceful deletions
+(delete with grace 0 once the containers are gone), and serves `pods/log` from the files the
+containers write.
+
+After a control-plane restart, Pods the previous kubelet had started are reported Failed with
+their containers terminated as `ContainerStatusUnknown` (exit 137), as a kubelet does for
+containers it lost; their controllers replace them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import platform
+import secrets
+import shutil
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from ..client import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES, ApiError, KubeClient, Obj
+from ..controllers.common import record_event
+from ..controllers.informer import Informer
+from . import status as st
+from .logs import LogNotFound, LogStore
+from .runtime import NodeConfig, PodWorker, kill_group, proc_start_time
+from .volumes import VolumeBuilder
+
+log = logging.getLogger(__name__)
+
+POD_NETWORK = ipaddress.IPv4Network("127.1.0.0/16")
+
+
+def can_isolate() -> bool:
+    """Mount/PID namespaces need Linux and root."""
+    return platform.system() == "Linux" and os.geteuid() == 0
+
+
+def hosts_file_text(
+    services: list[Obj], pod_ip: str, hostname: str, extra: dict[str, str] | None = None
+) -> str:
+    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+    if pod_ip:
+        lines.append(f"{pod_ip}\t{hostname}")
+    for ip, names in (extra or {}).items():
+        lines.append(f"{ip}\t{names}")
+    for svc in sorted(services, key=lambda s: (s["metadata"].get("namespace", ""), s["metadata"]["name"])):
+        ip = (svc.get("spec") or {}).get("clusterIP") or ""
+        if not ip or ip == "None":
+            continue
+        name, ns = svc["metadata"]["name"], svc["metadata"].get("namespace", "default")
+        lines.append(f"{ip}\t{name}.{ns}.svc.cluster.local {name}.{ns}.svc {name}.{ns} {name}")
+    return "\n".join(lines) + "\n"
+
+
+def pod_network_for(data_dir: Path) -> ipaddress.IPv4Network:
+    """This cluster's Pod network: a random 127.X.0.0/16, kept in data_dir across restarts.
+
+    Separate clusters on one host (parallel test sessions, say) thus rarely share addresses,
+    so their Pods can listen on the same ports.
+    """
+    path = data_dir / "pod-network"
+    with contextlib.suppress(OSError, ValueError):
+        return ipaddress.IPv4Network(path.read_text().strip())
+    network = ipaddress.IPv4Network(f"127.{secrets.randbelow(254) + 1}.0.0/16")
+    path.write_text(f"{network}\n")
+    return network
+
+
+class IpPool:
+    """Loopback addresses for Pods; reuses the least recently released last."""
+
+    def __init__(self, network: ipaddress.IPv4Network = POD_NETWORK) -> None:
+        self.network = network
+        self.in_use: set[str] = set()
+        self._next = 2
+
+    def allocate(self) -> str:
+        size = self.network.num_addresses
+        for _ in range(size):
+            candidate = str(self.network.network_address + self._next)
+            self._next = self._next + 1 if self._next + 1 < size - 1 else 2
+            if candidate not in self.in_use:
+                self.in_use.add(candidate)
+                return candidate
+        raise RuntimeError("pod address pool exhausted")
+
+    def release(self, ip: str) -> None:
+        self.in_use.discard(ip)
+
+
+class Kubelet:
+    def __init__(
+        self,
+        client: KubeClient,
+        data_dir: Path,
+        *,
+        api_host: str,
+        api_port: int,
+        mint_token: Callable[[str, str], str],
+        ca_pem: bytes | None = None,
+        node_name: str = "local",
+        isolate: bool | None = None,
+        backoff_base: float = 10.0,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.client = client
+        self.node_name = node_name
+        self.data_dir = data_dir
+        self.isolate = can_isolate() if isolate is None else isolate
+        if not self.isolate:
+            log.warning(
+                "kubelet: no mount/PID namespaces (needs Linux as root); volumes are exposed by symlinks "
+                "at their mountPath where possible, and Pods share the host's filesystem"
+            )
+        self.logs = LogStore(data_dir / "logs")
+        self.pods = Informer(client, PODS)
+        self.services = Informer(client, SERVICES)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.ip_pool = IpPool(pod_network_for(data_dir))
+        self.workers: dict[str, PodWorker] = {}
+        self.finished: set[str] = set()
+        self._status_tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._binding: set[str] = set()
+        self._lost: set[str] = set()
+        self._stopping = False
+        self.node = NodeConfig(
+            node_name=node_name,
+            data_dir=data_dir,
+            api_host=api_host,
+            api_port=api_port,
+            ca_pem=ca_pem,
+            isolate=self.isolate,
+            backoff_base=backoff_base,
+            logs=self.logs,
+            volumes=VolumeBuilder(client, data_dir, mint_token),
+            fetch=self._fetch,
+            mint_token=mint_token,
+            hosts_content=self._hosts_content,
+            event=self._event,
+            extra_env=dict(extra_env or {}),
+        )
+
+    # -- wiring -------------------------------------------------------------------------------
+    async def _fetch(self, kind: str, namespace: str, name: str) -> Obj | None:
+        return await self.client.get_or_none(SECRETS if kind == "secret" else CONFIGMAPS, name, namespace)
+
+    def _event(self, pod: Obj, etype: str, reason: str, message: str, component: str = "kubelet") -> None:
+        if not self._stopping:
+            self._spawn(
+                record_event(
+                    self.client,
+                    {"apiVersion": "v1", "kind": "Pod", **pod},
+                    reason,
+                    message,
+                    component=component,
+                    etype=etype,
+                )
+            )
+
+    def _hosts_content(self, pod_ip: str, hostname: str, namespace: str) -> str:
+        return hosts_file_text(self.services.items(), pod_ip, hostname)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def start(self) -> None:
+        for d in ("pods", "logs", "pvcs"):
+            (self.data_dir / d).mkdir(parents=True, exist_ok=True)
+        self._kill_leftover_processes()
+        await self._register_node()
+        self.services.add_listener(lambda *_: self._refresh_hosts())
+        self.services.start()
+        items, _ = await self.client.list(PODS)
+        for pod in items:
+            if self._is_lost(pod):
+                self._lost.add(pod["metadata"]["uid"])
+        self.pods.add_listener(self._on_pod)
+        self.pods.start()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        await self.pods.stop()
+        await self.services.stop()
+        await asyncio.gather(
+            *(w.terminate(min(w.grace_seconds(), 2.0)) for w in list(self.workers.values())),
+            return_exceptions=True,
+        )
+        for task in list(self._tasks) + list(self._status_tasks.values()):
+            task.cancel()
+        for task in list(self._tasks) + list(self._status_tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _kill_leftover_processes(self) -> None:
+        """Containers of a crashed control plane keep running; kill them before starting anew."""
+        for pgids in (self.data_dir / "pods").glob("*/pgids"):
+            with contextlib.suppress(OSError):
+                for line in pgids.read_text().splitlines():
+                    parts = line.split()
+                    if len(parts) == 2 and parts[0].isdigit() and proc_start_time(int(parts[0])) == parts[1]:
+                        kill_group(int(parts[0]), signal.SIGKILL)
+                pgids.unlink()
+
+    async def _register_node(self) -> None:
+        now = st.now_iso()
+        node = {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": self.node_name,
+                "labels": {
+                    "kubernetes.io/hostname": self.node_name,
+                    "kubernetes.io/os": platform.system().lower(),
+                    "kubernetes.io/arch": "amd64"
+                    if platform.machine() in ("x86_64", "AMD64")
+                    else platform.machine(),
+                    "node-role.kubernetes.io/control-plane": "",
+                },
+            },
+            "spec": {},
+        }
+        status = {
+            "status": {
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "True",
+                        "reason": "KubeletReady",
+                        "message": "kubelet is posting ready status",
+                        "lastHeartbeatTime": now,
+                        "lastTransitionTime": now,
+                    },
+                ],
+                "addresses": [
+                    {"type": "InternalIP", "address": "127.0.0.1"},
+                    {"type": "Hostname", "address": self.node_name},
+                ],
+                "capacity": {"cpu": str(os.cpu_count() or 1), "memory": "16Gi", "pods": "1000"},
+                "allocatable": {"cpu": str(os.cpu_count() or 1), "memory": "16Gi", "pods": "1000"},
+                "nodeInfo": {
+                    "kubeletVersion": "v1.31.0-katib-py",
+                    "operatingSystem": platform.system().lower(),
+                    "architecture": platform.machine(),
+                    "containerRuntimeVersion": "local://process",
+                    "osImage": platform.platform(),
+                    "kernelVersion": platform.release(),
+                    "machineID": "",
+                    "systemUUID": "",
+                    "bootID": "",
+                    "kubeProxyVersion": "",
+                },
+            }
+        }
+        try:
+            await self.client.create(NODES, node)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+        await self.client.patch_status(NODES, self.node_name, status)
+
+    # -- pods ---------------------------------------------------------------------------------
+    def _mine(self, pod: Obj) -> bool:
+        return (pod.get("spec") or {}).get("nodeName") in (None, "", self.node_name)
+
+    def _is_lost(self, pod: Obj) -> bool:
+        status = pod.get("status") or {}
+        return (
+            (pod.get("spec") or {}).get("nodeName") == self.node_name
+            and status.get("phase") not in ("Succeeded", "Failed")
+            and bool(status.get("startTime"))
+        )
+
+    def _on_pod(self, kind: str, pod: Obj, old: Obj | None) -> None:
+        if self._stopping or not self._mine(pod):
+            return
+        meta = pod["metadata"]
+        uid = str(meta.get("uid"))
+        worker = self.workers.get(uid)
+        if kind == "DELETED":
+            if worker is not None:
+                self._spawn(worker.terminate())
+            else:
+                self._cleanup(pod)
+            return
+        if worker is not None:
+            worker.pod = pod
+            if meta.get("deletionTimestamp"):
+                self._spawn(self._terminate_and_remove(worker))
+            return
+        if not (pod.get("spec") or {}).get("nodeName"):
+            if uid not in self._binding and not meta.get("deletionTimestamp"):
+                self._binding.add(uid)
+                self._spawn(self._bind(pod))
+            return
+        phase = (pod.get("status") or {}).get("phase")
+        if uid in self._lost:
+            self._lost.discard(uid)
+            self.finished.add(uid)
+            self._spawn(self._report_lost(pod))
+            return
+        if uid in self.finished or phase in ("Succeeded", "Failed"):
+            self.finished.add(uid)
+            if meta.get("deletionTimestamp"):
+                self._spawn(self._delete_now(pod))
+            return
+        if meta.get("deletionTimestamp"):
+            self.finished.add(uid)
+            self._spawn(self._delete_now(pod))
+            return
+        host_network = bool((pod.get("spec") or {}).get("hostNetwork"))
+        pod_ip = "127.0.0.1" if host_network else self.ip_pool.allocate()  # hostNetwork: the node's IP
+        worker = PodWorker(self.node, pod, pod_ip, self._on_worker_status)
+        self.workers[uid] = worker
+        worker.start()
+        self._status_tasks[uid] = asyncio.create_task(self._status_loop(worker))
+
+    async def _bind(self, pod: Obj) -> None:
+        meta = pod["metadata"]
+        ns, name = meta.get("namespace", "default"), meta["name"]
+        binding = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": name, "namespace": ns, "uid": meta.get("uid")},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": self.node_name},
+        }
+        try:
+            await self.client.request("POST", PODS.path(ns, name, "binding"), body=binding)
+        except ApiError as exc:
+            if exc.status == 409 or not await self._bind_by_patch(ns, name):
+                return
+        finally:
+            self._binding.discard(str(meta.get("uid")))
+        message = f"Successfully assigned {ns}/{name} to {self.node_name}"
+        self._event(pod, "Normal", "Scheduled", message, component="default-scheduler")
+
+    async def _bind_by_patch(self, ns: str, name: str) -> bool:
+        """For an API server without pods/binding: set spec.nodeName directly."""
+        try:
+            await self.client.patch(PODS, name, {"spec": {"nodeName": self.node_name}}, ns)
+        except ApiError as exc:
+            if exc.status != 404:
+                log.warning("cannot bind pod %s/%s: %s", ns, name, exc)
+            return False
+        return True
+
+    def _on_worker_status(self, worker: PodWorker) -> None:
+        pass
+
+    async def _status_loop(self, worker: PodWorker) -> None:
+        last: Obj | None = None
+        while True:
+            await worker.wait_dirty()
+            await asyncio.sleep(0.02)  # coalesce bursts
+            status = worker.status()
+            if status != last:
+                try:
+                    await self.client.patch_status(
+                        PODS, worker.pod_name, {"status": status}, worker.namespace
+                    )
+                    last = status
+                except ApiError as exc:
+                    if exc.status == 404:  # the Pod object is gone: stop what is left and forget it
+                        await worker.terminate()
+                        self._on_worker_finished(worker)
+                        return
+                    worker.mark_dirty()
+                    await asyncio.sleep(0.2)
+                except Exception:
+                    worker.mark_dirty()
+                    await asyncio.sleep(0.5)
+            if worker.done.is_set() and last is not None and last.get("phase") in ("Succeeded", "Failed"):
+                self._on_worker_finished(worker)
+                return
+
+    def _on_worker_finished(self, worker: PodWorker) -> None:
+        self.workers.pop(worker.uid, None)
+        self._status_tasks.pop(worker.uid, None)
+        self.finished.add(worker.uid)
+        if worker.pod_ip != "127.0.0.1":
+            self.ip_pool.release(worker.pod_ip)
+        current = self.pods.cache.get((worker.namespace, worker.pod_name))
+        if current is None or current["metadata"].get("uid") != worker.uid:
+            self._cleanup(worker.pod)
+        elif current["metadata"].get("deletionTimestamp") or worker.terminating:
+            self._spawn(self._delete_now(current))
+
+    async def _terminate_and_remove(self, worker: PodWorker) -> None:
+        await worker.terminate()
+
+    async def _delete_now(self, pod: Obj) -> None:
+        meta = pod["metadata"]
+        with contextlib.suppress(ApiError):
+            await self.client.delete(
+                PODS, meta["name"], meta.get("namespace"), grace_period_seconds=0, uid=meta.get("uid")
+            )
+
+    def _cleanup(self, pod: Obj) -> None:
+        meta = pod["metadata"]
+        uid = str(meta.get("uid"))
+        self.finished.discard(uid)
+        shutil.rmtree(self.data_dir / "pods" / uid, ignore_errors=True)
+        current = self.pods.cache.get((meta.get("namespace", "default"), meta["name"]))
+        if current is None:
+            self.logs.reset_pod(meta.get("namespace", "default"), meta["name"])
+
+    async def _report_lost(self, pod: Obj) -> None:
+        """A Pod the previous kubelet ran: its containers are gone; report them as lost."""
+        now = st.now_iso()
+        status = dict(pod.get("status") or {})
+
+        def lost(cs: Obj) -> Obj:
+            state = cs.get("state") or {}
+            if "terminated" in state:
+                return cs
+            started = (state.get("running") or {}).get("startedAt")
+            term: Obj = {
+                "exitCode": 137,
+                "reason": "ContainerStatusUnknown",
+                "message": "The container could not be located when the pod was terminated",
+                "finishedAt": now,
+            }
+            if started:
+                term["startedAt"] = started
+            return {**cs, "ready": False, "started": False, "state": {"terminated": term}}
+
+        patch: Obj = {
+            "phase": "Failed",
+            "reason": "Terminated",
+            "message": "Pod was terminated in response to a node restart.",
+            "containerStatuses": [lost(c) for c in status.get("containerStatuses") or []],
+            "conditions": [
+                {**c, "status": "False", "reason": "PodFailed", "lastTransitionTime": now}
+                if c.get("type") in ("Ready", "ContainersReady")
+                else c
+                for c in status.get("conditions") or []
+            ],
+        }
+        if status.get("initContainerStatuses"):
+            patch["initContainerStatuses"] = [lost(c) for c in status["initContainerStatuses"]]
+        meta = pod["metadata"]
+        with contextlib.suppress(ApiError):
+            await self.client.patch_status(PODS, meta["name"], {"status": patch}, meta.get("namespace"))
+        if meta.get("deletionTimestamp"):
+            await self._delete_now(pod)
+
+    def _refresh_hosts(self) -> None:
+        for worker in list(self.workers.values()):
+            if worker.sandbox_ready or worker.hosts_file.exists():
+                with contextlib.suppress(OSError):
+                    worker.write_hosts()
+
+    # -- logs ---------------------------------------------------------------------------------
+    async def read_log(
+        self,
+        namespace: str,
+        pod: str,
+        container: str | None,
+        follow: bool,
+        tail_lines: int | None,
+        previous: bool,
+    ) -> AsyncIterator[bytes]:
+        obj = self.pods.get(namespace, pod)
+        if not container:
+            containers = ((obj or {}).get("spec") or {}).get("containers") or []
+            container = containers[0]["name"] if containers else ""
+        uid = (obj or {}).get("metadata", {}).get("uid")
+
+        def still_running() -> bool:
+            worker = self.workers.get(str(uid))
+            if worker is None:
+                return False
+            return any(r.name == container and r.running for r in worker.init_runners + worker.main_runners)
+
+        try:
+            async for chunk in self.logs.read(
+                namespace,
+                pod,
+                container,
+                follow=follow,
+                tail_lines=tail_lines,
+                previous=previous,
+                still_running=still_running,
+            ):
+                yield chunk
+        except LogNotFound:
+            if previous:
+                raise
+            return

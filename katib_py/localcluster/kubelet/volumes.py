@@ -1,0 +1,270 @@
+"""Pod volumes materialised as host directories, and each container's mount list.
+
+Every volume becomes a directory (or, for hostPath, an existing path) that the launcher
+bind-mounts at the container's mountPath: emptyDir under the Pod's sandbox, configMap/secret/
+downwardAPI/projected as files written once at Pod start, persistentVolumeClaim as a per-claim
+directory `data_dir/pvcs/<ns>/<claim>` (the claim is bound to a PersistentVolume, created if needed).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..client import CONFIGMAPS, PVCS, PVS, SECRETS, ApiError, KubeClient, Obj
+
+SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+class VolumeNotReady(Exception):
+    """A volume's source does not exist yet; the Pod waits in ContainerCreating (as FailedMount)."""
+
+
+def _write(base: Path, rel: str, data: bytes, mode: int | None) -> None:
+    target = (base / rel).resolve()
+    if not str(target).startswith(str(base.resolve())):
+        raise VolumeNotReady(f"invalid path {rel!r}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_bytes(data)
+    os.chmod(tmp, mode if mode is not None else 0o644)
+    os.replace(tmp, target)
+
+
+def _key_values(obj: Obj, secret: bool) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    if secret:
+        for k, v in (obj.get("data") or {}).items():
+            out[k] = base64.b64decode(v or "")
+        for k, v in (obj.get("stringData") or {}).items():
+            out[k] = str(v).encode()
+    else:
+        for k, v in (obj.get("data") or {}).items():
+            out[k] = str(v).encode()
+        for k, v in (obj.get("binaryData") or {}).items():
+            out[k] = base64.b64decode(v or "")
+    return out
+
+
+def field_value(pod: Obj, path: str) -> str | None:
+    """A downward-API fieldRef value (metadata.*, spec.nodeName, status.podIP, ...)."""
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    status = pod.get("status") or {}
+    for prefix, source in (("metadata.labels", "labels"), ("metadata.annotations", "annotations")):
+        if path == prefix:
+            items = sorted((meta.get(source) or {}).items())
+            return "\n".join(f'{k}="{v}"' for k, v in items)
+        if path.startswith(prefix + "[") and path.endswith("]"):
+            key = path[len(prefix) + 1 : -1].strip("'\"")
+            return str((meta.get(source) or {}).get(key, ""))
+    simple: dict[str, Any] = {
+        "metadata.name": meta.get("name"),
+        "metadata.namespace": meta.get("namespace"),
+        "metadata.uid": meta.get("uid"),
+        "spec.nodeName": spec.get("nodeName"),
+        "spec.serviceAccountName": spec.get("serviceAccountName") or "default",
+        "status.podIP": status.get("podIP"),
+        "status.hostIP": status.get("hostIP") or "127.0.0.1",
+        "status.podIPs": ",".join(i.get("ip", "") for i in status.get("podIPs") or []),
+        "status.hostIPs": status.get("hostIP") or "127.0.0.1",
+    }
+    value = simple.get(path)
+    return None if value is None else str(value)
+
+
+class VolumeBuilder:
+    """Materialises one Pod's volumes."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        data_dir: Path,
+        mint_token: Callable[[str, str], str],
+    ) -> None:
+        self.client = client
+        self.data_dir = data_dir
+        self.mint_token = mint_token
+
+    async def _source(self, kind: str, namespace: str, name: str, optional: bool) -> Obj | None:
+        res = SECRETS if kind == "secret" else CONFIGMAPS
+        obj = await self.client.get_or_none(res, name, namespace)
+        if obj is None and not optional:
+            raise VolumeNotReady(f'{kind} "{name}" not found')
+        return obj
+
+    def _project_items(
+        self,
+        base: Path,
+        values: dict[str, bytes],
+        items: list[Obj] | None,
+        default_mode: int | None,
+        optional: bool,
+    ) -> None:
+        if items:
+            for item in items:
+                key = item.get("key", "")
+                if key not in values:
+                    if optional:
+                        continue
+                    raise VolumeNotReady(f'key "{key}" not found')
+                _write(base, item.get("path") or key, values[key], item.get("mode", default_mode))
+        else:
+            for key, data in values.items():
+                _write(base, key, data, default_mode)
+
+    def _downward(self, pod: Obj, base: Path, items: list[Obj], default_mode: int | None) -> None:
+        for item in items:
+            ref = item.get("fieldRef") or {}
+            value = field_value(pod, ref.get("fieldPath", "")) if ref else None
+            if item.get("resourceFieldRef"):
+                value = "0"
+            _write(base, item["path"], (value or "").encode(), item.get("mode", default_mode))
+
+    async def _bind_claim(self, namespace: str, claim: str) -> Path:
+        pvc = await self.client.get_or_none(PVCS, claim, namespace)
+        if pvc is None:
+            raise VolumeNotReady(f'persistentvolumeclaim "{claim}" not found')
+        path = self.data_dir / "pvcs" / namespace / claim
+        path.mkdir(parents=True, exist_ok=True)
+        if (pvc.get("status") or {}).get("phase") == "Bound":
+            return path
+        spec = pvc.get("spec") or {}
+        uid = pvc["metadata"].get("uid", claim)
+        pv_name = spec.get("volumeName") or f"pvc-{uid}"
+        capacity = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
+        modes = spec.get("accessModes") or ["ReadWriteOnce"]
+        pv = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {
+                "name": pv_name,
+                "annotations": {"pv.kubernetes.io/provisioned-by": "katib-py-local"},
+            },
+            "spec": {
+                "capacity": {"storage": capacity},
+                "accessModes": modes,
+                "persistentVolumeReclaimPolicy": "Delete",
+                "storageClassName": spec.get("storageClassName") or "",
+                "hostPath": {"path": str(path), "type": "DirectoryOrCreate"},
+                "claimRef": {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolumeClaim",
+                    "namespace": namespace,
+                    "name": claim,
+                    "uid": uid,
+                },
+            },
+        }
+        try:
+            await self.client.create(PVS, pv)
+        except ApiError as exc:
+            if exc.status not in (409, 404, 405):
+                raise
+        with contextlib.suppress(ApiError):
+            await self.client.patch_status(PVS, pv_name, {"status": {"phase": "Bound"}})
+        if not spec.get("volumeName"):
+            with contextlib.suppress(ApiError):
+                await self.client.patch(PVCS, claim, {"spec": {"volumeName": pv_name}}, namespace)
+        await self.client.patch_status(
+            PVCS,
+            claim,
+            {"status": {"phase": "Bound", "accessModes": modes, "capacity": {"storage": capacity}}},
+            namespace,
+        )
+        return path
+
+    async def build(self, pod: Obj, sandbox: Path, sa_dir: Path | None) -> dict[str, Path]:
+        """Create every volume of `pod`; returns volume name -> host path."""
+        meta = pod["metadata"]
+        namespace = meta.get("namespace", "default")
+        out: dict[str, Path] = {}
+        vol_root = sandbox / "volumes"
+        for vol in (pod.get("spec") or {}).get("volumes") or []:
+            name = vol["name"]
+            base = vol_root / name
+            if "hostPath" in vol:
+                hp = vol["hostPath"]
+                path = Path(hp["path"])
+                if hp.get("type") in ("DirectoryOrCreate", "", None) and not path.exists():
+                    path.mkdir(parents=True, exist_ok=True)
+                elif hp.get("type") == "FileOrCreate" and not path.exists():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.touch()
+                out[name] = path
+                continue
+            if "persistentVolumeClaim" in vol:
+                out[name] = await self._bind_claim(namespace, vol["persistentVolumeClaim"]["claimName"])
+                continue
+            if base.exists():
+                shutil.rmtree(base)
+            base.mkdir(parents=True, exist_ok=True)
+            out[name] = base
+            if "emptyDir" in vol:
+                continue
+            if "configMap" in vol or "secret" in vol:
+                kind = "configMap" if "configMap" in vol else "secret"
+                src = vol[kind]
+                obj_name = src.get("name") if kind == "configMap" else src.get("secretName")
+                optional = bool(src.get("optional"))
+                obj = await self._source(
+                    "secret" if kind == "secret" else "configmap", namespace, obj_name, optional
+                )
+                values = _key_values(obj, kind == "secret") if obj else {}
+                self._project_items(base, values, src.get("items"), src.get("defaultMode"), optional)
+                continue
+            if "downwardAPI" in vol:
+                src = vol["downwardAPI"]
+                self._downward(pod, base, src.get("items") or [], src.get("defaultMode"))
+                continue
+            if "projected" in vol:
+                src = vol["projected"]
+                mode = src.get("defaultMode")
+                for source in src.get("sources") or []:
+                    if "serviceAccountToken" in source:
+                        sat = source["serviceAccountToken"]
+                        token = self.mint_token(
+                            namespace, (pod.get("spec") or {}).get("serviceAccountName") or "default"
+                        )
+                        _write(base, sat.get("path", "token"), token.encode(), mode)
+                    elif "configMap" in source or "secret" in source:
+                        kind = "configMap" if "configMap" in source else "secret"
+                        s = source[kind]
+                        obj = await self._source(
+                            "secret" if kind == "secret" else "configmap", namespace, s.get("name"), True
+                        )
+                        if obj is None and not s.get("optional") and s.get("name") != "kube-root-ca.crt":
+                            raise VolumeNotReady(f'{kind} "{s.get("name")}" not found')
+                        values = _key_values(obj, kind == "secret") if obj else {}
+                        self._project_items(base, values, s.get("items"), mode, True)
+                    elif "downwardAPI" in source:
+                        self._downward(pod, base, source["downwardAPI"].get("items") or [], mode)
+                if sa_dir is not None and (sa_dir / "ca.crt").exists() and not (base / "ca.crt").exists():
+                    has_token = any("serviceAccountToken" in s for s in src.get("sources") or [])
+                    if has_token:
+                        _write(base, "ca.crt", (sa_dir / "ca.crt").read_bytes(), mode)
+                continue
+        return out
+
+
+def container_mounts(container: Obj, volumes: dict[str, Path]) -> list[Obj]:
+    """The launcher's mount list for one container: host source -> mountPath (subPath honoured)."""
+    mounts: list[Obj] = []
+    for vm in container.get("volumeMounts") or []:
+        source = volumes.get(vm.get("name", ""))
+        if source is None:
+            continue
+        sub = vm.get("subPath") or ""
+        if sub:
+            source = source / sub
+            if not source.exists():
+                source.mkdir(parents=True, exist_ok=True)
+        mounts.append(
+            {"source": str(source), "target": vm["mountPath"], "readOnly": bool(vm.get("readOnly"))}
+        )
+    return mounts
