@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from katib_py.signals import remember_sigterm
+
 # subcommand name -> module that registers it
 COMMANDS: dict[str, str] = {
     "validate": "katib_py.api.validate_cmd",
@@ -19,6 +21,9 @@ COMMANDS: dict[str, str] = {
     "suggestion": "katib_py.suggestion.cli",
     "db-manager": "katib_py.dbmanager.cli",
     "metrics-collector": "katib_py.metricscollector.cli",
+    "operator": "katib_py.controller.cli",
+    "up": "katib_py.controller.up",
+    "demo": "katib_py.controller.demo",
 }
 
 
@@ -41,6 +46,8 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["metrics-collector"]:
+        remember_sigterm()  # before the heavy imports: a sidecar may be stopped right away
     parser = build_parser(args_list)
     args = parser.parse_args(args_list)
     status: int = args.func(args)

@@ -30,6 +30,7 @@ from katib_py.metricscollector.stoprules import EarlyStopper, StopRule
 from katib_py.metricscollector.tail import LineTail
 from katib_py.metricscollector.tfevents import TFEventDirectory
 from katib_py.proto import api_pb2, api_pb2_grpc
+from katib_py.signals import EARLY_SIGTERM
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,8 @@ class Collector:
     def run(self) -> int:
         """Collect until the main process ends, SIGTERM arrives or the rules stop the trial."""
         signal.signal(signal.SIGTERM, self.on_sigterm)
+        if EARLY_SIGTERM.is_set():
+            self.terminated.set()
         log.info(
             "collecting metrics %s of trial %s from %s (%s)",
             ";".join(self.config.metric_names),
