@@ -1,0 +1,188 @@
+"""GetSuggestions latency at a given history size: over gRPC, called directly, and the library alone."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.suggestion.functions import FUNCTIONS
+from bench.suggestion.quality import experiment_for
+from katib_py.proto import api_pb2
+from katib_py.suggestion import messages as m
+from katib_py.suggestion.algorithm import ExperimentView
+from katib_py.suggestion.client import LocalService
+from katib_py.suggestion.history import convert_trials
+from katib_py.suggestion.server import build_algorithm
+
+
+@dataclass
+class Latency:
+    algorithm: str
+    history: int
+    service_cold: float  # first call of a fresh service: the study is rebuilt from the request
+    service_p50: float
+    direct_p50: float  # the same algorithm object called in-process, no gRPC
+    library_p50: float  # the library alone (Optuna ask+tell / scikit-optimize tell+ask)
+    library_name: str
+
+
+def _history(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    fn = FUNCTIONS["Hartmann6"]
+    X = np.random.default_rng(seed).random((n, fn.dims))
+    return X, np.array([fn(x) for x in X])
+
+
+def _trials(X: np.ndarray, y: np.ndarray) -> list[api_pb2.Trial]:
+    return [
+        m.trial(
+            f"t{i}", {f"x{j}": repr(float(v)) for j, v in enumerate(x)}, "Succeeded", {"loss": float(val)}
+        )
+        for i, (x, val) in enumerate(zip(X, y, strict=True))
+    ]
+
+
+def _timed_calls(
+    call: Callable[[list[api_pb2.Trial]], dict[str, str]], trials: list[api_pb2.Trial], calls: int
+) -> list[float]:
+    fn = FUNCTIONS["Hartmann6"]
+    history = list(trials)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        assignment = call(history)
+        times.append(time.perf_counter() - start)
+        y = fn([float(assignment[f"x{j}"]) for j in range(fn.dims)])
+        history.append(m.trial(f"t{len(history)}", assignment, "Succeeded", {"loss": y}))
+    return times
+
+
+def measure(algorithm: str, n: int, calls: int) -> Latency:
+    fn = FUNCTIONS["Hartmann6"]
+    X, y = _history(n, seed=n)
+    trials = _trials(X, y)
+    experiment = experiment_for(fn, algorithm, f"lat-{algorithm}-{n}", {"random_state": "0"})
+
+    local = LocalService.start(algorithm)
+    try:
+
+        def via_grpc(history: list[api_pb2.Trial]) -> dict[str, str]:
+            return m.assignments(local.client.suggest(experiment, history, 1, timeout=600))[0].assignment
+
+        start = time.perf_counter()
+        via_grpc(trials)
+        cold = time.perf_counter() - start
+        service = _timed_calls(via_grpc, trials, calls)
+    finally:
+        local.stop()
+
+    algo = build_algorithm(algorithm)
+    view = ExperimentView.from_proto(experiment)
+
+    def direct(history: list[api_pb2.Trial]) -> dict[str, str]:
+        request = api_pb2.GetSuggestionsRequest(
+            experiment=experiment, trials=history, current_request_number=1
+        )
+        records = convert_trials(request.trials, view.metric)
+        return algo.suggest(view, records, 1).trials[0].assignment  # type: ignore[union-attr]
+
+    direct(trials)
+    direct_times = _timed_calls(direct, trials, calls)
+    library_name, library_times = _library(algorithm, X, y, calls)
+    return Latency(
+        algorithm,
+        n,
+        cold,
+        statistics.median(service),
+        statistics.median(direct_times),
+        statistics.median(library_times),
+        library_name,
+    )
+
+
+def _library(algorithm: str, X: np.ndarray, y: np.ndarray, calls: int) -> tuple[str, list[float]]:
+    fn = FUNCTIONS["Hartmann6"]
+    times: list[float] = []
+    if algorithm == "bayesianoptimization":
+        from skopt import Optimizer
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opt = Optimizer(list(fn.bounds), base_estimator="GP", acq_func="gp_hedge", random_state=0)
+            opt.tell([list(map(float, x)) for x in X[:-1]], [float(v) for v in y[:-1]])
+            last_x, last_y = list(map(float, X[-1])), float(y[-1])
+            for _ in range(calls):
+                start = time.perf_counter()
+                opt.tell(last_x, last_y)  # Katib's skopt service: tell the new result, then ask
+                x = opt.ask()
+                times.append(time.perf_counter() - start)
+                last_x, last_y = x, fn(x)
+        return "scikit-optimize tell+ask", times
+
+    import optuna
+    from optuna.distributions import BaseDistribution, FloatDistribution
+    from optuna.trial import create_trial
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sampler = optuna.samplers.TPESampler(
+            seed=0, constant_liar=True, multivariate=algorithm == "multivariate-tpe"
+        )
+        study = optuna.create_study(sampler=sampler)
+        dists: dict[str, BaseDistribution] = {
+            f"x{j}": FloatDistribution(lo, hi) for j, (lo, hi) in enumerate(fn.bounds)
+        }
+        study.add_trials(
+            [
+                create_trial(
+                    params={f"x{j}": float(v) for j, v in enumerate(x)}, distributions=dists, value=float(val)
+                )
+                for x, val in zip(X, y, strict=True)
+            ]
+        )
+        for _ in range(calls):
+            start = time.perf_counter()
+            trial = study.ask(dists)
+            times.append(time.perf_counter() - start)
+            study.tell(trial, fn([trial.params[f"x{j}"] for j in range(fn.dims)]))
+    return "Optuna ask", times
+
+
+@dataclass
+class Transport:
+    history: int
+    request_bytes: int
+    encode_decode_p50: float  # serialise on the client + parse on the server
+    empty_rpc_p50: float  # a health Check round trip on loopback: the per-call gRPC cost
+
+
+def transport(n: int, repeats: int = 50) -> Transport:
+    """What the wire adds per GetSuggestions call, measured without any algorithm work."""
+    from grpc_health.v1 import health_pb2
+
+    X, y = _history(n, seed=n)
+    experiment = experiment_for(FUNCTIONS["Hartmann6"], "tpe", "wire", {})
+    request = api_pb2.GetSuggestionsRequest(
+        experiment=experiment, trials=_trials(X, y), current_request_number=1
+    )
+    codec = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        data = request.SerializeToString()
+        api_pb2.GetSuggestionsRequest.FromString(data)
+        codec.append(time.perf_counter() - start)
+    local = LocalService.start("random")
+    try:
+        rpc = []
+        for _ in range(repeats * 4):
+            start = time.perf_counter()
+            local.client.health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10)
+            rpc.append(time.perf_counter() - start)
+    finally:
+        local.stop()
+    return Transport(n, len(data), statistics.median(codec), statistics.median(rpc))

@@ -1,0 +1,83 @@
+"""The trials of a GetSuggestions request, in the shape algorithms reason about.
+
+The operator sends every trial (spec 2.3 ConvertTrials). Each becomes a TrialRecord whose `state`
+says what an algorithm may do with it: `completed` trials (SUCCEEDED or EARLYSTOPPED with a finite
+objective value) are history, `live` trials (CREATED, RUNNING, UNKNOWN) hold assignments that must
+not be proposed again, and `failed` trials (FAILED, KILLED, METRICSUNAVAILABLE, or finished
+without a usable objective) are left to each algorithm to ignore or retry.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from katib_py.proto import api_pb2
+
+COMPLETED = "completed"
+LIVE = "live"
+FAILED = "failed"
+
+_C = api_pb2.TrialStatus
+_LIVE_CONDITIONS = {_C.CREATED, _C.RUNNING, _C.UNKNOWN}
+_DONE_CONDITIONS = {_C.SUCCEEDED, _C.EARLYSTOPPED}
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One Katib trial: its assignment texts, state, objective value and metadata."""
+
+    name: str
+    assignment: dict[str, str]
+    state: str
+    condition: int
+    value: float | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    start_time: str = ""
+    completion_time: str = ""
+
+    @property
+    def completed(self) -> bool:
+        return self.state == COMPLETED
+
+    @property
+    def live(self) -> bool:
+        return self.state == LIVE
+
+
+def objective_value(trial: api_pb2.Trial, metric: str) -> float | None:
+    """The trial's finite objective value, if it reported one."""
+    for m in trial.status.observation.metrics:
+        if m.name == metric:
+            try:
+                value = float(m.value)
+            except ValueError:
+                return None
+            return value if math.isfinite(value) else None
+    return None
+
+
+def convert_trial(trial: api_pb2.Trial, metric: str) -> TrialRecord:
+    condition = trial.status.condition
+    value = objective_value(trial, metric)
+    if condition in _LIVE_CONDITIONS:
+        state = LIVE
+    elif condition in _DONE_CONDITIONS and value is not None:
+        state = COMPLETED
+    else:
+        state = FAILED
+    return TrialRecord(
+        name=trial.name,
+        assignment={a.name: a.value for a in trial.spec.parameter_assignments.assignments},
+        state=state,
+        condition=condition,
+        value=value if state == COMPLETED else None,
+        labels=dict(trial.spec.labels),
+        start_time=trial.status.start_time,
+        completion_time=trial.status.completion_time,
+    )
+
+
+def convert_trials(trials: Iterable[api_pb2.Trial], metric: str) -> list[TrialRecord]:
+    return [convert_trial(t, metric) for t in trials]

@@ -1,0 +1,131 @@
+"""The Suggestion and EarlyStopping gRPC servicers: protocol, conversion and error mapping only."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import NoReturn
+
+import grpc
+
+from katib_py.proto import api_pb2, api_pb2_grpc
+from katib_py.suggestion.algorithm import (
+    END_REACHED_SETTING,
+    EarlyStoppingAlgorithm,
+    ExperimentView,
+    InvalidArgument,
+    SuggestionAlgorithm,
+)
+from katib_py.suggestion.history import convert_trials
+
+log = logging.getLogger(__name__)
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+    context.abort(code, message)
+    raise AssertionError("unreachable: context.abort raises")
+
+
+class SuggestionServicer(api_pb2_grpc.SuggestionServicer):
+    """Serves one suggestion algorithm. Calls are serialised: algorithms keep per-experiment state."""
+
+    def __init__(self, algorithm: SuggestionAlgorithm) -> None:
+        self.algorithm = algorithm
+        self._lock = threading.Lock()
+
+    def GetSuggestions(
+        self, request: api_pb2.GetSuggestionsRequest, context: grpc.ServicerContext
+    ) -> api_pb2.GetSuggestionsReply:
+        try:
+            view = ExperimentView.from_proto(request.experiment)
+            count = max(int(request.current_request_number), 0)
+            trials = convert_trials(request.trials, view.metric)
+            with self._lock:
+                self.algorithm.validate(view)
+                proposal = self.algorithm.suggest(view, trials, count)
+        except InvalidArgument as exc:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except Exception as exc:
+            log.exception("GetSuggestions failed for experiment %s", request.experiment.name)
+            _abort(context, grpc.StatusCode.INTERNAL, f"{self.algorithm.name}: {exc}")
+        reply = api_pb2.GetSuggestionsReply()
+        for proposed in proposal.trials[:count]:
+            item = reply.parameter_assignments.add(trial_name=proposed.trial_name)
+            for pname, value in proposed.assignment.items():
+                item.assignments.add(name=pname, value=value)
+            item.labels.update(proposed.labels)
+        settings = dict(proposal.settings or {})
+        if proposal.end_reached:
+            settings[END_REACHED_SETTING] = "true"
+        if settings:
+            reply.algorithm.algorithm_name = self.algorithm.name
+            for sname, value in settings.items():
+                reply.algorithm.algorithm_settings.add(name=sname, value=value)
+        return reply
+
+    def ValidateAlgorithmSettings(
+        self, request: api_pb2.ValidateAlgorithmSettingsRequest, context: grpc.ServicerContext
+    ) -> api_pb2.ValidateAlgorithmSettingsReply:
+        name = request.experiment.spec.algorithm.algorithm_name
+        try:
+            if name and name != self.algorithm.name:
+                raise InvalidArgument(f"this service runs algorithm {self.algorithm.name!r}, not {name!r}")
+            self.algorithm.validate(ExperimentView.from_proto(request.experiment))
+        except InvalidArgument as exc:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return api_pb2.ValidateAlgorithmSettingsReply()
+
+
+class EarlyStoppingServicer(api_pb2_grpc.EarlyStoppingServicer):
+    """Serves one early-stopping algorithm."""
+
+    def __init__(self, algorithm: EarlyStoppingAlgorithm) -> None:
+        self.algorithm = algorithm
+        self._lock = threading.Lock()
+
+    def GetEarlyStoppingRules(
+        self, request: api_pb2.GetEarlyStoppingRulesRequest, context: grpc.ServicerContext
+    ) -> api_pb2.GetEarlyStoppingRulesReply:
+        try:
+            with self._lock:
+                rules = self.algorithm.rules(
+                    request.experiment, list(request.trials), request.db_manager_address
+                )
+        except InvalidArgument as exc:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except ConnectionError as exc:
+            _abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
+        except Exception as exc:
+            log.exception("GetEarlyStoppingRules failed for experiment %s", request.experiment.name)
+            _abort(context, grpc.StatusCode.INTERNAL, f"{self.algorithm.name}: {exc}")
+        return api_pb2.GetEarlyStoppingRulesReply(early_stopping_rules=rules)
+
+    def SetTrialStatus(
+        self, request: api_pb2.SetTrialStatusRequest, context: grpc.ServicerContext
+    ) -> api_pb2.SetTrialStatusReply:
+        if not request.trial_name:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "trial_name is empty")
+        try:
+            self.algorithm.set_trial_status(request.trial_name)
+        except LookupError as exc:
+            _abort(context, grpc.StatusCode.NOT_FOUND, str(exc))
+        except ConnectionError as exc:
+            _abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
+        except Exception as exc:
+            log.exception("SetTrialStatus failed for trial %s", request.trial_name)
+            _abort(context, grpc.StatusCode.INTERNAL, f"{self.algorithm.name}: {exc}")
+        return api_pb2.SetTrialStatusReply()
+
+    def ValidateEarlyStoppingSettings(
+        self, request: api_pb2.ValidateEarlyStoppingSettingsRequest, context: grpc.ServicerContext
+    ) -> api_pb2.ValidateEarlyStoppingSettingsReply:
+        spec = request.early_stopping
+        try:
+            if spec.algorithm_name and spec.algorithm_name != self.algorithm.name:
+                raise InvalidArgument(
+                    f"this service runs early stopping {self.algorithm.name!r}, not {spec.algorithm_name!r}"
+                )
+            self.algorithm.parse([(s.name, s.value) for s in spec.algorithm_settings])
+        except InvalidArgument as exc:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return api_pb2.ValidateEarlyStoppingSettingsReply()
