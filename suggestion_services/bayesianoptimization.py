@@ -39,7 +39,6 @@ from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from katib_py.api.algorithms import SettingValue
 from katib_py.suggestion.algorithm import (
     ExperimentView,
-    InvalidArgument,
     Proposal,
     ProposedTrial,
     SuggestionAlgorithm,
@@ -117,19 +116,6 @@ class BayesianOptimization(SuggestionAlgorithm):
         super().__init__(*args, **kwargs)
         self._handed_out: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
         self._kernels: OrderedDict[str, tuple[str, Any]] = OrderedDict()  # last fitted GP kernel
-
-    def parse(self, experiment: ExperimentView) -> dict[str, SettingValue]:
-        settings = super().parse(experiment)
-        if settings.get("base_estimator") == "GBRT":
-            raise InvalidArgument(
-                "base_estimator GBRT is not supported by katib-py's bayesianoptimization (use GP, RF or ET)"
-            )
-        if settings.get("acq_func") in ("EIps", "PIps"):
-            raise InvalidArgument(
-                f"acq_func {settings['acq_func']} needs a per-trial time metric that Katib never provides; "
-                "use gp_hedge, EI, PI or LCB"
-            )
-        return settings
 
     def suggest(self, experiment: ExperimentView, trials: list[TrialRecord], count: int) -> Proposal:
         settings = self.parse(experiment)

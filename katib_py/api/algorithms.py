@@ -117,6 +117,9 @@ SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
                 ),
                 Setting("prior_weight", "float", 1.0, minimum=0, exclusive_minimum=True),
                 Setting("n_EI_candidates", "int", 24, minimum=0, exclusive_minimum=True),
+                # Optuna's names, which Katib's optuna service takes for tpe
+                Setting("n_startup_trials", "int", 10, minimum=0),
+                Setting("n_ei_candidates", "int", 24, minimum=0, exclusive_minimum=True),
                 _RANDOM_STATE,
             ),
             ALL_DISTRIBUTIONS,
@@ -135,19 +138,17 @@ SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
             _settings(
                 _RANDOM_STATE,
                 Setting("sigma", "float", minimum=0, exclusive_minimum=True),
-                Setting("restart_strategy", "str", "none", choices=("ipop", "bipop", "none")),
+                Setting("restart_strategy", "str", "none", choices=("ipop", "bipop", "none", "None")),
             ),
             ALL_DISTRIBUTIONS,
         ),
-        AlgorithmInfo("sobol", {}, ALL_DISTRIBUTIONS),
+        AlgorithmInfo("sobol", _settings(_RANDOM_STATE), ALL_DISTRIBUTIONS),
         AlgorithmInfo(
             "bayesianoptimization",
             _settings(
-                Setting("base_estimator", "str", "GP", choices=("GP", "RF", "ET", "GBRT")),
+                Setting("base_estimator", "str", "GP", choices=("GP", "RF", "ET")),
                 Setting("n_initial_points", "int", 10, minimum=0),
-                Setting(
-                    "acq_func", "str", "gp_hedge", choices=("gp_hedge", "LCB", "EI", "PI", "EIps", "PIps")
-                ),
+                Setting("acq_func", "str", "gp_hedge", choices=("gp_hedge", "LCB", "EI", "PI")),
                 Setting("acq_optimizer", "str", "auto", choices=("auto", "sampling", "lbfgs")),
                 _RANDOM_STATE,
             ),

@@ -286,7 +286,7 @@ CASES: list[Case] = [
         "setting-choice",
         lambda r: settings(r, "bayesianoptimization", [("base_estimator", "XGB")]),
         "spec.algorithm.algorithmSettings[0]",
-        "must be one of GP, RF, ET, GBRT",
+        "must be one of GP, RF, ET,",
     ),
     (
         "hyperband-no-r_l",

@@ -250,7 +250,7 @@ INVALID = [
     ("cmaes", {"restart_strategy": "sometimes"}, "restart_strategy"),
     ("cmaes", {"sigma": "-1"}, "sigma"),
     ("sobol", {"scramble": "true"}, "unknown setting 'scramble'"),
-    ("bayesianoptimization", {"base_estimator": "GBRT"}, "GBRT is not supported"),
+    ("bayesianoptimization", {"base_estimator": "GBRT"}, "must be one of GP, RF, ET"),
     ("bayesianoptimization", {"acq_func": "EIps"}, "EIps"),
     ("bayesianoptimization", {"acq_optimizer": "adam"}, "acq_optimizer"),
     ("bayesianoptimization", {"n_initial_points": "-3"}, "n_initial_points"),
