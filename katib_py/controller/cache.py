@@ -1,0 +1,103 @@
+"""The controllers' view of the cluster: objects kept fresh by watch events (an informer cache).
+
+kopf's watches feed it (`observe`/`forget`), the controllers' own writes feed it too (so the next
+reconcile never acts on a copy older than what it just wrote), and an index answers "the trials
+of this experiment" without listing anything.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, TypeVar
+
+from katib_py.api.models import KatibModel
+
+M = TypeVar("M", bound=KatibModel)
+
+Obj = dict[str, Any]
+Key = tuple[str, str]  # (namespace, name)
+
+EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
+
+
+def _rv(obj: Obj) -> int | None:
+    text = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+    return int(text) if text.isdigit() else None
+
+
+def key_of(obj: Obj) -> Key:
+    meta = obj.get("metadata") or {}
+    return (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+
+
+class ObjectCache:
+    """Latest known body of each object, by kind name ("experiments", "trials", "jobs.v1.batch", ...)."""
+
+    def __init__(self) -> None:
+        self._objects: dict[str, dict[Key, Obj]] = defaultdict(dict)
+        # (namespace, experiment) -> trial names
+        self._trials_by_experiment: dict[Key, set[str]] = defaultdict(set)
+        # (kind, key) -> (resourceVersion, parsed model): an experiment of 20,000 trials must not
+        # re-parse every trial on every reconcile
+        self._models: dict[tuple[str, Key], tuple[str, KatibModel]] = {}
+
+    def model(self, kind: str, obj: Obj, cls: type[M]) -> M:
+        """`cls.load(obj)`, memoised by resourceVersion. Callers must not mutate the result."""
+        key = (kind, key_of(obj))
+        rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+        hit = self._models.get(key)
+        if hit is not None and rv and hit[0] == rv and isinstance(hit[1], cls):
+            return hit[1]
+        parsed = cls.load(obj)
+        if rv:
+            self._models[key] = (rv, parsed)
+        return parsed
+
+    def observe(self, kind: str, obj: Obj) -> None:
+        """Store `obj` unless the cache already holds a newer version of it."""
+        key = key_of(obj)
+        store = self._objects[kind]
+        current = store.get(key)
+        if current is not None:
+            old, new = _rv(current), _rv(obj)
+            if old is not None and new is not None and new < old:
+                return
+            if kind == "trials":
+                self._unindex_trial(key, current)
+        store[key] = obj
+        if kind == "trials":
+            experiment = ((obj.get("metadata") or {}).get("labels") or {}).get(EXPERIMENT_LABEL)
+            if experiment:
+                self._trials_by_experiment[(key[0], experiment)].add(key[1])
+
+    def forget(self, kind: str, obj: Obj) -> None:
+        """Drop a deleted object, unless the cache already holds a newer object of that name."""
+        key = key_of(obj)
+        held = self._objects[kind].get(key)
+        uid = (obj.get("metadata") or {}).get("uid")
+        if held is not None and uid and (held.get("metadata") or {}).get("uid") not in (None, uid):
+            return
+        current = self._objects[kind].pop(key, None)
+        self._models.pop((kind, key), None)
+        if current is not None and kind == "trials":
+            self._unindex_trial(key, current)
+
+    def _unindex_trial(self, key: Key, obj: Obj) -> None:
+        experiment = ((obj.get("metadata") or {}).get("labels") or {}).get(EXPERIMENT_LABEL)
+        if experiment:
+            names = self._trials_by_experiment.get((key[0], experiment))
+            if names is not None:
+                names.discard(key[1])
+                if not names:
+                    del self._trials_by_experiment[(key[0], experiment)]
+
+    def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+        return self._objects[kind].get((namespace, name))
+
+    def all(self, kind: str) -> list[Obj]:
+        return list(self._objects[kind].values())
+
+    def trials_of(self, namespace: str, experiment: str) -> list[Obj]:
+        store = self._objects["trials"]
+        names = self._trials_by_experiment.get((namespace, experiment), set())
+        return [store[(namespace, n)] for n in sorted(names) if (namespace, n) in store]

@@ -1,0 +1,246 @@
+"""The Experiment controller (spec 2.1): count trials, decide the condition, create or delete trials.
+
+Reads the experiment, its trials (from the cache's index) and its Suggestion, calls the pure
+functions in `katib_py.core`, and writes the result. Trials are created from the assignments the
+Suggestion holds, by name, so creating twice is harmless (409) and nothing is ever duplicated.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from katib_py.api.models import Experiment, Suggestion, Trial
+from katib_py.controller.context import Conflict, Context, Key, Obj, owner_reference, strip_volatile
+from katib_py.controller.kube import CONFIGMAPS, EXPERIMENTS, SUGGESTIONS, TRIALS
+from katib_py.core import experiment_status as es
+from katib_py.core import suggestion_status as sst
+from katib_py.core import suggestion_sync as ss
+from katib_py.core import trial_status as ts
+from katib_py.core.conditions import now_time
+from katib_py.core.template import TemplateError, trial_template_text
+from katib_py.core.trial_counting import decide_trial_counts, incomplete_early_stopped
+from katib_py.core.trial_instance import build_trial
+
+log = logging.getLogger(__name__)
+
+FINALIZER = "update-prometheus-metrics"
+
+
+async def reconcile_experiment(ctx: Context, key: Key) -> float | None:
+    namespace, name = key
+    body = ctx.cache.get("experiments", namespace, name)
+    if body is None:
+        return None
+    try:
+        return await _reconcile(ctx, body)
+    except Conflict:
+        return 0.05
+    except TemplateError as exc:
+        ctx.events.emit(body, "ReconcileError", f"Failed to create trials: {exc}", warning=True)
+        return 10.0
+
+
+async def _reconcile(ctx: Context, body: Obj) -> float | None:
+    meta = body["metadata"]
+    namespace, name = meta.get("namespace") or "default", meta["name"]
+    finalizers = list(meta.get("finalizers") or [])
+    if meta.get("deletionTimestamp"):
+        if FINALIZER in finalizers:
+            await ctx.patch_object(
+                EXPERIMENTS,
+                "experiments",
+                body,
+                {"metadata": {"finalizers": [f for f in finalizers if f != FINALIZER]}},
+            )
+            ctx.metrics.experiment_deleted.labels(namespace).inc()
+        return None
+    if FINALIZER not in finalizers:
+        body = await ctx.patch_object(
+            EXPERIMENTS, "experiments", body, {"metadata": {"finalizers": [*finalizers, FINALIZER]}}
+        )
+        ctx.metrics.experiment_created.labels(namespace).inc()
+
+    exp = Experiment.load(body)
+    now = now_time()
+    trial_bodies = ctx.cache.trials_of(namespace, name)
+    trials = [ctx.cache.model("trials", b, Trial) for b in trial_bodies]
+    suggestion_body = ctx.cache.get("suggestions", namespace, name)
+    suggestion = Suggestion.load(suggestion_body) if suggestion_body else None
+
+    if es.is_completed(exp):
+        return await _reconcile_completed(ctx, body, exp, trial_bodies, trials, suggestion_body, now)
+
+    if not es.is_created(exp):
+        status = es.mark_created(exp, now)
+        await _write(ctx, body, status.dump(), now)
+        ctx.events.emit(body, "ExperimentCreated", "Experiment is created")
+        return None
+
+    summary = es.summarize_trials(exp, trials)
+    status = summary.status
+    end_reached = ss.suggestion_end_reached(suggestion, _live_names(trials))
+    if trials or end_reached:
+        status = es.next_condition(
+            exp, status, goal_reached=summary.goal_reached, suggestion_end_reached=end_reached, now=now
+        )
+    exp.status = status
+    requeue: float | None = None
+    if not es.is_completed(exp):
+        if suggestion is not None and sst.is_failed(suggestion):
+            exp.status = es.mark_failed(exp, es.REASON_FAILED, es.MSG_SUGGESTION_FAILED, now)
+        else:
+            requeue = await _reconcile_trials(ctx, body, exp, trials, suggestion_body, suggestion)
+    written = await _write(ctx, body, exp.status.dump(), now)
+    if written and es.is_completed(exp):
+        if es.is_succeeded(exp):
+            ctx.metrics.experiment_succeeded.labels(namespace).inc()
+        else:
+            ctx.metrics.experiment_failed.labels(namespace).inc()
+        last = (exp.status.conditions or [])[-1]
+        ctx.events.emit(body, last.reason or "", last.message or "", warning=es.is_failed(exp))
+        return 0.0  # go on to stop the active trials and finish the suggestion
+    return requeue
+
+
+async def _write(ctx: Context, body: Obj, status: Obj, now: str) -> bool:
+    old = body.get("status") or {}
+    if strip_volatile({**old, **status}) == strip_volatile(old):
+        return False
+    status["lastReconcileTime"] = now
+    await ctx.write_status(EXPERIMENTS, "experiments", body, status)
+    return True
+
+
+async def _reconcile_completed(
+    ctx: Context,
+    body: Obj,
+    exp: Experiment,
+    trial_bodies: list[Obj],
+    trials: list[Trial],
+    suggestion_body: Obj | None,
+    now: str,
+) -> float | None:
+    """Stop what still runs (section 0, item 2), finish or restart the suggestion, keep counts fresh."""
+    for trial_body, trial in zip(trial_bodies, trials, strict=True):
+        if ts.is_active(trial) and not (trial.metadata and trial.metadata.deletion_timestamp):
+            await ctx.write_status(TRIALS, "trials", trial_body, ts.mark_killed(trial, now).dump())
+    policy = es.resume_policy(exp)
+    if es.should_restart(exp):
+        if policy == es.RESUME_FROM_VOLUME and suggestion_body is not None:
+            suggestion = Suggestion.load(suggestion_body)
+            await ctx.write_status(
+                SUGGESTIONS, "suggestions", suggestion_body, sst.mark_restarting(suggestion, now).dump()
+            )
+        status = es.mark_restarting(exp, now)
+        await _write(ctx, body, status.dump(), now)
+        ctx.events.emit(body, es.REASON_RESTARTING, es.MSG_RESTARTING)
+        return None
+    if suggestion_body is not None and policy in (es.RESUME_NEVER, es.RESUME_FROM_VOLUME):
+        suggestion = Suggestion.load(suggestion_body)
+        if not sst.is_succeeded(suggestion) and not sst.is_restarting(suggestion):
+            finished = sst.mark_succeeded(suggestion, policy == es.RESUME_FROM_VOLUME, now)
+            await ctx.write_status(SUGGESTIONS, "suggestions", suggestion_body, finished.dump())
+    summary = es.summarize_trials(
+        exp, [ctx.cache.model("trials", b, Trial) for b in ctx.cache.trials_of(*_key(body))]
+    )
+    await _write(ctx, body, summary.status.dump(), now)
+    return None
+
+
+def _live_names(trials: list[Trial]) -> set[str]:
+    """Names of the trials that exist and are not being deleted."""
+    return {t.metadata.name or "" for t in trials if t.metadata and not t.metadata.deletion_timestamp}
+
+
+def _key(body: Obj) -> Key:
+    return (body["metadata"].get("namespace") or "default", body["metadata"]["name"])
+
+
+async def _reconcile_trials(
+    ctx: Context,
+    body: Obj,
+    exp: Experiment,
+    trials: list[Trial],
+    suggestion_body: Obj | None,
+    suggestion: Suggestion | None,
+) -> float | None:
+    """ReconcileTrials: delete surplus active trials, or create trials and ask for more assignments."""
+    namespace, name = _key(body)
+    decision = decide_trial_counts(exp, trials)
+    if decision.delete:
+        doomed = set(decision.delete)
+        if suggestion_body is not None and suggestion is not None:
+            status = ss.remove_assignments(suggestion, doomed)
+            if status is not None:
+                await ctx.write_status(SUGGESTIONS, "suggestions", suggestion_body, status.dump())
+        for trial_name in decision.delete:
+            if await ctx.kube.delete(TRIALS, trial_name, namespace):
+                ctx.events.emit(
+                    body, "TrialDeleted", f"Trial {trial_name} is deleted: parallelTrialCount lowered"
+                )
+        return None
+    names = {t.metadata.name or "" for t in trials if t.metadata}
+    # A trial deleted by hand that is still going away keeps its assignment: it is recreated
+    # (same name) once gone, so it counts as pending, not as a reason to ask for a new one.
+    live = _live_names(trials)
+    ies = incomplete_early_stopped(trials)
+    if suggestion is None:
+        requests = ss.wanted_requests(None, live, decision.add, ies)
+        await _create_suggestion(ctx, body, exp, requests)
+        return None
+    to_create = ss.assignments_to_create(suggestion, names, decision.add)
+    if to_create:
+        text = await _template_text(ctx, exp)
+        for assignment in to_create:
+            trial = build_trial(exp, assignment, text)
+            created = await ctx.kube.create_if_absent(TRIALS, trial, namespace)
+            if created is not None:
+                ctx.cache.observe("trials", created)
+    requests = ss.wanted_requests(suggestion, live, decision.add, ies)
+    if requests != ss.current_requests(suggestion) and not sst.is_succeeded(suggestion):
+        updated = await ctx.kube.patch(SUGGESTIONS, name, {"spec": {"requests": requests}}, namespace)
+        ctx.cache.observe("suggestions", updated)
+    return None
+
+
+async def _template_text(ctx: Context, exp: Experiment) -> str:
+    template = exp.spec.trial_template if exp.spec else None
+    if template is None:
+        raise TemplateError("spec.trialTemplate is missing")
+    data: dict[str, str] | None = None
+    source = template.config_map
+    if template.trial_spec is None and source is not None and source.config_map_name:
+        cm = await ctx.kube.get(CONFIGMAPS, source.config_map_name, source.config_map_namespace or "default")
+        data = None if cm is None else dict(cm.get("data") or {})
+    return trial_template_text(template, lambda _name, _ns: data)
+
+
+async def _create_suggestion(ctx: Context, body: Obj, exp: Experiment, requests: int) -> None:
+    meta = body["metadata"]
+    spec = exp.spec
+    assert spec is not None
+    suggestion: Obj = {
+        "apiVersion": body.get("apiVersion") or "kubeflow.org/v1beta1",
+        "kind": "Suggestion",
+        "metadata": {
+            "name": meta["name"],
+            "namespace": meta.get("namespace"),
+            "labels": dict(meta.get("labels") or {}),
+            "annotations": {
+                k: v
+                for k, v in (meta.get("annotations") or {}).items()
+                if not k.startswith("kubectl.kubernetes.io/")
+            },
+            "ownerReferences": [owner_reference(body)],
+        },
+        "spec": {
+            "algorithm": spec.algorithm.dump() if spec.algorithm else {},
+            "requests": requests,
+            "resumePolicy": es.resume_policy(exp),
+        },
+    }
+    if spec.early_stopping is not None:
+        suggestion["spec"]["earlyStopping"] = spec.early_stopping.dump()
+    created = await ctx.kube.create_if_absent(SUGGESTIONS, suggestion, meta.get("namespace"))
+    if created is not None:
+        ctx.cache.observe("suggestions", created)

@@ -1,0 +1,111 @@
+"""Install katib-py into a cluster: CRDs, the core namespace, katib-config, the db-manager Service.
+
+`katib-py up` and the end-to-end tests use it on the embedded control plane; it only speaks the
+Kubernetes API, so it works on any cluster (the helm chart is the usual way there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from katib_py.api.config import default_config_text
+from katib_py.api.crd import KINDS, build_crd
+from katib_py.controller.kube import (
+    CONFIGMAPS,
+    CRDS,
+    ENDPOINTS,
+    NAMESPACES,
+    SERVICES,
+    ApiError,
+    Kind,
+    Kube,
+    Obj,
+)
+
+INJECTION_LABEL = "katib.kubeflow.org/metrics-collector-injection"
+DB_MANAGER_SERVICE = "katib-db-manager"
+DB_MANAGER_PORT = 6789
+
+
+async def apply(kube: Kube, kind: Kind, obj: Obj, namespace: str | None = None) -> Obj:
+    """Create, or replace what exists (keeping its resourceVersion)."""
+    created = await kube.create_if_absent(kind, obj, namespace)
+    if created is not None:
+        return created
+    current = await kube.get(kind, obj["metadata"]["name"], namespace)
+    assert current is not None
+    obj = {
+        **obj,
+        "metadata": {**obj["metadata"], "resourceVersion": current["metadata"].get("resourceVersion")},
+    }
+    replaced: Obj = await kube.request("PUT", kind.path(namespace, obj["metadata"]["name"]), body=obj)
+    return replaced
+
+
+async def install_crds(kube: Kube, timeout: float = 30.0) -> None:
+    for kind in KINDS:
+        await apply(kube, CRDS, build_crd(kind))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            listing = await kube.request("GET", "/apis/kubeflow.org/v1beta1")
+            served = {r.get("name") for r in listing.get("resources") or []}
+            if {"experiments", "suggestions", "trials"} <= served:
+                return
+        except ApiError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError("the Katib CRDs were not served in time")
+        await asyncio.sleep(0.1)
+
+
+async def install(
+    kube: Kube,
+    *,
+    db_manager_ip: str,
+    db_manager_port: int = DB_MANAGER_PORT,
+    core_namespace: str = "kubeflow",
+    katib_config_text: str | None = None,
+    trial_namespaces: tuple[str, ...] = ("default",),
+) -> None:
+    """Everything but the processes: CRDs, namespace, katib-config, db-manager Service + Endpoints."""
+    await install_crds(kube)
+    await kube.create_if_absent(
+        NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": core_namespace}}
+    )
+    config = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "katib-config", "namespace": core_namespace},
+        "data": {"katib-config.yaml": katib_config_text or default_config_text()},
+    }
+    await apply(kube, CONFIGMAPS, config, core_namespace)
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": DB_MANAGER_SERVICE, "namespace": core_namespace},
+        "spec": {
+            "ports": [
+                {"name": "api", "port": DB_MANAGER_PORT, "targetPort": db_manager_port, "protocol": "TCP"}
+            ]
+        },
+    }
+    await kube.create_if_absent(SERVICES, service, core_namespace)
+    endpoints = {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": DB_MANAGER_SERVICE, "namespace": core_namespace},
+        "subsets": [
+            {
+                "addresses": [{"ip": db_manager_ip}],
+                "ports": [{"name": "api", "port": db_manager_port, "protocol": "TCP"}],
+            }
+        ],
+    }
+    await apply(kube, ENDPOINTS, endpoints, core_namespace)
+    for namespace in trial_namespaces:
+        await kube.create_if_absent(
+            NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        )
+        await kube.patch(NAMESPACES, namespace, {"metadata": {"labels": {INJECTION_LABEL: "enabled"}}})

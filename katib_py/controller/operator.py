@@ -1,0 +1,294 @@
+"""The operator: kopf watches feeding a cache and three work queues, plus the admission webhooks.
+
+kopf does the watching (list + watch, resumption, backoff) and serves the webhooks; every watch
+event updates the object cache and queues a reconcile of the object it concerns and of its
+owner (a Trial wakes its Experiment and Suggestion, a Job its Trial, a Deployment its
+Suggestion). The reconcilers run on work queues: one reconcile per object at a time, many
+objects at once, level-triggered, so the operator can be killed at any moment and restarted.
+
+Before the queues start, the operator lists Experiments, Suggestions, Trials, Deployments and
+the trial job kinds once, so that no decision is ever taken on a half-filled cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import kopf
+from prometheus_client import CollectorRegistry, start_http_server
+
+from katib_py.controller.cache import EXPERIMENT_LABEL, ObjectCache
+from katib_py.controller.context import ConfigSource, Context, Key
+from katib_py.controller.experiment import reconcile_experiment
+from katib_py.controller.kube import DEPLOYMENTS, EXPERIMENTS, SUGGESTIONS, TRIALS, ApiError, Kind, Kube
+from katib_py.controller.leader import LeaderElector
+from katib_py.controller.services import Services, core_namespace
+from katib_py.controller.suggestion import reconcile_suggestion
+from katib_py.controller.telemetry import Events, Metrics
+from katib_py.controller.trial import job_cache_kind, reconcile_trial
+from katib_py.controller.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OperatorOptions:
+    metrics_addr: str = ":8080"  # "" disables the metrics endpoint
+    webhook: bool = True
+    webhook_addr: str = "127.0.0.1"
+    webhook_port: int = 8443
+    # embedded control plane: plain HTTP and a URL client config
+    webhook_insecure: bool = False
+    webhook_url: str | None = None
+    webhook_service: str = "katib-controller"
+    write_webhook_configurations: bool = True
+    leader_elect: bool = False
+    lease_duration: float = 15.0
+    workers: dict[str, int] = field(
+        default_factory=lambda: {"experiments": 8, "suggestions": 8, "trials": 32}
+    )
+
+
+def parse_trial_resource(text: str) -> tuple[str, str, str]:
+    """`Kind.version.group` (katib-config trialResources) -> (group, version, kind)."""
+    kind, _, rest = text.partition(".")
+    version, _, group = rest.partition(".")
+    return group, version, kind
+
+
+def _owner(obj: dict[str, Any], kind: str) -> str | None:
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("kind") == kind and ref.get("controller"):
+            return str(ref.get("name"))
+    return None
+
+
+def _ns_name(obj: dict[str, Any]) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+class Operator:
+    def __init__(self, kube: Kube, options: OperatorOptions) -> None:
+        self.kube = kube
+        self.options = options
+        self.cache = ObjectCache()
+        self.registry = CollectorRegistry()
+        self.ctx = Context(
+            kube=kube,
+            cache=self.cache,
+            services=Services(kube),
+            events=Events(kube),
+            metrics=Metrics(self.registry, self.cache),
+            config=ConfigSource(kube),
+        )
+        self.job_kinds: list[Kind] = []
+        self.ready = asyncio.Event()
+
+    # ---------------------------------------------------------------- watch events
+
+    def _observe(self, cache_kind: str, event: dict[str, Any]) -> dict[str, Any] | None:
+        obj = event.get("object")
+        if not isinstance(obj, dict):
+            return None
+        if event.get("type") == "DELETED":
+            self.cache.forget(cache_kind, obj)
+        else:
+            self.cache.observe(cache_kind, obj)
+        return obj
+
+    def on_experiment(self, event: dict[str, Any], **_: Any) -> None:
+        obj = self._observe("experiments", event)
+        if obj is not None:
+            ns, name = _ns_name(obj)
+            self.ctx.enqueue("experiments", ns, name)
+            self.ctx.enqueue("suggestions", ns, name)
+
+    def on_suggestion(self, event: dict[str, Any], **_: Any) -> None:
+        obj = self._observe("suggestions", event)
+        if obj is not None:
+            ns, name = _ns_name(obj)
+            self.ctx.enqueue("suggestions", ns, name)
+            self.ctx.enqueue("experiments", ns, name)
+
+    def on_trial(self, event: dict[str, Any], **_: Any) -> None:
+        obj = self._observe("trials", event)
+        if obj is not None:
+            ns, name = _ns_name(obj)
+            self.ctx.enqueue("trials", ns, name)
+            experiment = ((obj.get("metadata") or {}).get("labels") or {}).get(EXPERIMENT_LABEL)
+            if experiment:
+                self.ctx.enqueue("experiments", ns, experiment)
+                self.ctx.enqueue("suggestions", ns, experiment)
+
+    def on_deployment(self, event: dict[str, Any], **_: Any) -> None:
+        obj = event.get("object")
+        if isinstance(obj, dict) and (owner := _owner(obj, "Suggestion")):
+            self._observe("deployments", event)
+            self.ctx.enqueue("suggestions", _ns_name(obj)[0], owner)
+
+    def on_job(self, cache_kind: str, event: dict[str, Any], **_: Any) -> None:
+        obj = event.get("object")
+        if isinstance(obj, dict) and (owner := _owner(obj, "Trial")):
+            self._observe(cache_kind, event)
+            self.ctx.enqueue("trials", _ns_name(obj)[0], owner)
+
+    def register_handlers(self, registry: kopf.OperatorRegistry) -> None:
+        def register(kind: Kind, fn: Callable[..., None]) -> None:
+            kopf.on.event(
+                kind.group, kind.version, kind.plural, registry=registry, id=f"katib-{kind.plural}"
+            )(fn)
+
+        register(EXPERIMENTS, self.on_experiment)
+        register(SUGGESTIONS, self.on_suggestion)
+        register(TRIALS, self.on_trial)
+        register(DEPLOYMENTS, self.on_deployment)
+        for kind in self.job_kinds:
+            cache_kind = job_cache_kind(kind)
+            self.ctx.watched_jobs.add(cache_kind)
+            register(kind, partial(self.on_job, cache_kind))
+
+    # ---------------------------------------------------------------- start-up
+
+    async def resolve_job_kinds(self) -> None:
+        config = await self.ctx.config.get()
+        for entry in config.init.controller.trial_resources:
+            group, version, kind = parse_trial_resource(entry)
+            api_version = f"{group}/{version}" if group else version
+            try:
+                self.job_kinds.append(await self.kube.kind_for(api_version, kind))
+            except ApiError as exc:
+                # As in Katib, a trial resource whose CRD is not installed is only logged.
+                log.info(
+                    "trial resource %s is not served by this cluster (%s): not watched", entry, exc.status
+                )
+
+    async def initial_sync(self) -> None:
+        """Fill the cache once before any decision is taken."""
+        kinds: list[tuple[str, Kind]] = [
+            ("experiments", EXPERIMENTS),
+            ("suggestions", SUGGESTIONS),
+            ("trials", TRIALS),
+            ("deployments", DEPLOYMENTS),
+        ]
+        kinds += [(job_cache_kind(k), k) for k in self.job_kinds]
+        for cache_kind, kind in kinds:
+            for obj in await self.kube.list(kind):
+                if cache_kind == "deployments" and not _owner(obj, "Suggestion"):
+                    continue
+                self.cache.observe(cache_kind, obj)
+        for obj in self.cache.all("experiments"):
+            self.ctx.enqueue("experiments", *_ns_name(obj))
+        for obj in self.cache.all("suggestions"):
+            self.ctx.enqueue("suggestions", *_ns_name(obj))
+        for obj in self.cache.all("trials"):
+            self.ctx.enqueue("trials", *_ns_name(obj))
+
+    def build_queues(self) -> None:
+        reconcilers: dict[str, Callable[[Context, Key], Awaitable[float | None]]] = {
+            "experiments": reconcile_experiment,
+            "suggestions": reconcile_suggestion,
+            "trials": reconcile_trial,
+        }
+        for name, fn in reconcilers.items():
+            self.ctx.queues[name] = WorkQueue(name, partial(fn, self.ctx), self.options.workers.get(name, 8))
+
+    def start_metrics(self) -> int | None:
+        if not self.options.metrics_addr:
+            return None
+        host, _, port = self.options.metrics_addr.rpartition(":")
+        server, _thread = start_http_server(int(port or 0), addr=host or "0.0.0.0", registry=self.registry)
+        bound: int = server.server_port
+        log.info("metrics on %s:%d/metrics", host or "0.0.0.0", bound)
+        return bound
+
+    async def setup_webhooks(self, settings: kopf.OperatorSettings) -> None:
+        from katib_py import webhook
+
+        webhook.configure(kube=self.kube)
+        opts = self.options
+        if opts.webhook_insecure:
+            server = webhook.KatibWebhookServer(addr=opts.webhook_addr, port=opts.webhook_port, insecure=True)
+            endpoint = webhook.WebhookEndpoint(
+                url=opts.webhook_url or f"http://{opts.webhook_addr}:{opts.webhook_port}"
+            )
+        else:
+            from pathlib import Path
+
+            namespace = core_namespace()
+            bundle = await webhook.certs.ensure_certificate(self.kube, namespace)
+            certfile, keyfile = bundle.write(Path("/tmp/cert"))
+            server = webhook.KatibWebhookServer(
+                addr=opts.webhook_addr, port=opts.webhook_port, certfile=str(certfile), pkeyfile=str(keyfile)
+            )
+            endpoint = webhook.WebhookEndpoint(
+                service_name=opts.webhook_service, service_namespace=namespace, ca_bundle=bundle.ca_pem
+            )
+        webhook.register(settings, server)
+        if opts.write_webhook_configurations:
+            await webhook.write_configurations(self.kube, endpoint, operator_username=None)
+
+    async def run(self, stop: asyncio.Event) -> bool:
+        """Run until `stop` is set; False when it ended otherwise (leadership lost, kopf stopped)."""
+        settings = kopf.OperatorSettings()
+        settings.posting.level = logging.WARNING
+        settings.watching.server_timeout = 300
+        settings.networking.request_timeout = 330
+        # Our handlers only record the event and queue a reconcile: no need to batch (kopf waits
+        # 0.1 s per event by default, which would be most of the latency of a trial).
+        settings.batching.batch_window = 0.001
+        registry = kopf.get_default_registry() if self.options.webhook else kopf.OperatorRegistry()
+        kopf.on.login(registry=registry, id="katib-login")(kopf.login_via_client)
+        if self.options.webhook:
+            await self.setup_webhooks(settings)
+        await self.resolve_job_kinds()
+        self.register_handlers(registry)
+        self.build_queues()
+        # Watches and webhooks run on every replica; only the leader reconciles.
+        kopf_task = asyncio.create_task(
+            kopf.operator(
+                registry=registry, settings=settings, clusterwide=True, standalone=True, stop_flag=stop
+            )
+        )
+        stop_task = asyncio.create_task(stop.wait())
+        keep_task: asyncio.Task[None] | None = None
+        lost = False
+        try:
+            if self.options.leader_elect:
+                elector = LeaderElector(self.kube, core_namespace(), duration=self.options.lease_duration)
+                acquire_task = asyncio.create_task(elector.acquire())
+                await asyncio.wait({acquire_task, stop_task, kopf_task}, return_when=asyncio.FIRST_COMPLETED)
+                if not acquire_task.done():
+                    acquire_task.cancel()
+                    return stop.is_set()
+                keep_task = asyncio.create_task(elector.keep())
+            await self.initial_sync()
+            for queue in self.ctx.queues.values():
+                queue.start()
+            self.ready.set()
+            waits: set[asyncio.Task[Any]] = {stop_task, kopf_task}
+            if keep_task is not None:
+                waits.add(keep_task)
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            lost = keep_task is not None and keep_task.done()
+            crashed = kopf_task.done() and not stop.is_set()
+            return not (lost or crashed)
+        finally:
+            stop.set()
+            for queue in self.ctx.queues.values():
+                await queue.stop()
+            for task in (keep_task, stop_task):
+                if task is not None:
+                    task.cancel()
+            with contextlib.suppress(Exception):
+                await kopf_task
+            await self.ctx.events.drain()
+            await self.ctx.services.close()
+            with contextlib.suppress(Exception):
+                await self.kube.close()

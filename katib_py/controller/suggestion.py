@@ -1,0 +1,244 @@
+"""The Suggestion controller (spec 2.3): run the algorithm service and turn requests into assignments.
+
+It owns the algorithm's Deployment and Service (and the early-stopping container, its RBAC, and
+the volume for FromVolume), validates the settings once the service is ready, and calls
+GetSuggestions for `spec.requests - status.suggestionCount` new assignments. It also prunes the
+assignments of completed trials so that the Suggestion object stays small (see suggestion_sync).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from katib_py.api.config import KatibConfig
+from katib_py.api.models import AlgorithmSetting, Experiment, Suggestion, Trial
+from katib_py.controller.context import Conflict, Context, Key, Obj, strip_volatile
+from katib_py.controller.kube import (
+    DEPLOYMENTS,
+    PVCS,
+    PVS,
+    ROLEBINDINGS,
+    ROLES,
+    SERVICEACCOUNTS,
+    SERVICES,
+    SUGGESTIONS,
+    ApiError,
+    Kind,
+)
+from katib_py.controller.services import ServiceUnavailable, db_manager_address
+from katib_py.core import suggestion_resources as sr
+from katib_py.core import suggestion_status as sst
+from katib_py.core import suggestion_sync as ss
+from katib_py.core.conditions import now_time
+from katib_py.core.proto_convert import (
+    early_stopping_to_proto,
+    experiment_to_proto,
+    rules_from_proto,
+    trials_to_proto,
+)
+from katib_py.proto import api_pb2
+
+log = logging.getLogger(__name__)
+
+RETRY_UNAVAILABLE = 3.0  # Katib's linear backoff between validation attempts
+RETRY_NOT_NOW = 1.0  # the algorithm returned fewer assignments without ending: ask again soon
+
+
+async def reconcile_suggestion(ctx: Context, key: Key) -> float | None:
+    namespace, name = key
+    body = ctx.cache.get("suggestions", namespace, name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return None
+    try:
+        return await _reconcile(ctx, body)
+    except Conflict:
+        return 0.05
+    except ServiceUnavailable as exc:
+        log.info("suggestion %s/%s: %s", namespace, name, exc)
+        return RETRY_UNAVAILABLE
+    except sr.ComposeError as exc:
+        ctx.events.emit(body, "ReconcileFailed", str(exc), warning=True)
+        return 10.0
+
+
+async def _write(ctx: Context, body: Obj, status: Obj) -> Obj:
+    old = body.get("status") or {}
+    if strip_volatile({**old, **status}) == strip_volatile(old):
+        return body
+    status["lastReconcileTime"] = now_time()
+    return await ctx.write_status(SUGGESTIONS, "suggestions", body, status)
+
+
+def _deployment_available(deployment: Obj | None) -> bool:
+    if deployment is None:
+        return False
+    status = deployment.get("status") or {}
+    if (status.get("availableReplicas") or 0) >= 1:
+        return True
+    return any(
+        c.get("type") == "Available" and c.get("status") == "True" for c in status.get("conditions") or []
+    )
+
+
+async def _reconcile(ctx: Context, body: Obj) -> float | None:
+    s = Suggestion.load(body)
+    namespace, name = body["metadata"].get("namespace") or "default", body["metadata"]["name"]
+    resource = sr.resource_name(s)
+    now = now_time()
+    if sst.is_succeeded(s):
+        # The experiment is done: remove the service, keep any volume (FromVolume can restart).
+        if ctx.cache.get("deployments", namespace, resource) is not None:
+            await ctx.kube.delete(DEPLOYMENTS, resource, namespace, propagation="Foreground")
+            await ctx.kube.delete(SERVICES, resource, namespace)
+        return None
+    if sst.is_failed(s):
+        return None
+    if not sst.is_created(s):
+        await _write(ctx, body, sst.mark_created(s, now).dump())
+        return None
+
+    config = await ctx.config.get()
+    await _ensure_resources(ctx, s, config)
+    deployment = ctx.cache.get("deployments", namespace, resource)
+    if not _deployment_available(deployment):
+        await _write(ctx, body, sst.mark_deployment_ready(s, False, now).dump())
+        return 5.0  # deployment events wake us sooner
+    body = await _write(ctx, body, sst.mark_deployment_ready(s, True, now).dump())
+    s = Suggestion.load(body)
+
+    exp_body = ctx.cache.get("experiments", namespace, name)
+    if exp_body is None:
+        return None
+    exp = Experiment.load(exp_body)
+    address = f"{resource}.{namespace}:{sr.SUGGESTION_PORT}"
+    es_address = f"{resource}.{namespace}:{sr.EARLY_STOPPING_PORT}"
+    if not sst.is_running(s):
+        failure = await ctx.services.validate_algorithm_settings(address, experiment_to_proto(exp))
+        if failure is None and sr.has_early_stopping(s) and exp.spec is not None:
+            failure = await ctx.services.validate_early_stopping_settings(
+                es_address, early_stopping_to_proto(exp.spec)
+            )
+        if failure is not None:
+            message = f"Validation failed: {failure.message}"
+            await _write(ctx, body, sst.mark_failed(s, message, now).dump())
+            ctx.events.emit(body, sst.REASON_FAILED, message, warning=True)
+            return None
+        body = await _write(ctx, body, sst.mark_running(s, now).dump())
+        s = Suggestion.load(body)
+
+    trials = [ctx.cache.model("trials", b, Trial) for b in ctx.cache.trials_of(namespace, name)]
+    pruned = ss.prune_completed(s, trials)
+    if pruned is not None:
+        body = await ctx.write_status(SUGGESTIONS, "suggestions", body, pruned.dump())
+        s = Suggestion.load(body)
+
+    wanted = ss.current_requests(s) - ss.suggestion_count(s)
+    settings = s.status.algorithm_settings if s.status else None
+    if wanted <= 0 or ss.is_end_reached(settings):
+        return None
+    return await _sync_assignments(ctx, body, s, exp, trials, wanted, address, es_address, config)
+
+
+async def _sync_assignments(
+    ctx: Context,
+    body: Obj,
+    s: Suggestion,
+    exp: Experiment,
+    trials: list[Trial],
+    wanted: int,
+    address: str,
+    es_address: str,
+    config: KatibConfig,
+) -> float | None:
+    """SyncAssignments: ask the algorithm for `wanted` more and record them."""
+    algorithm = exp.spec.algorithm if exp.spec else None
+    merged = ss.merge_settings(
+        algorithm.algorithm_settings if algorithm else None,
+        (s.status.algorithm_settings if s.status else None) or [],
+    )
+    exp_proto = experiment_to_proto(exp, merged)
+    trial_protos = trials_to_proto(trials)
+    request = api_pb2.GetSuggestionsRequest(
+        experiment=exp_proto,
+        trials=trial_protos,
+        current_request_number=wanted,
+        total_request_number=ss.current_requests(s),
+    )
+    timeout = float(config.runtime.get_suggestions_timeout_seconds)
+    reply = await ctx.services.get_suggestions(address, request, timeout)
+    replies = [
+        ss.ReplyAssignment([(a.name, a.value) for a in pa.assignments], pa.trial_name, dict(pa.labels))
+        for pa in reply.parameter_assignments
+    ][:wanted]
+    reply_settings = [
+        AlgorithmSetting(name=x.name, value=x.value) for x in reply.algorithm.algorithm_settings
+    ]
+    rules = None
+    if sr.has_early_stopping(s) and replies:
+        rules = rules_from_proto(
+            await ctx.services.get_early_stopping_rules(
+                es_address,
+                api_pb2.GetEarlyStoppingRulesRequest(
+                    experiment=exp_proto, trials=trial_protos, db_manager_address=db_manager_address()
+                ),
+            )
+        )
+    taken = {t.metadata.name or "" for t in trials if t.metadata}
+    for _attempt in range(10):
+        status = ss.append_assignments(
+            s, replies, rules=rules, reply_settings=reply_settings, rng=ctx.rng, taken_names=taken
+        )
+        try:
+            await ctx.write_status(SUGGESTIONS, "suggestions", body, status.dump())
+            break
+        except Conflict:
+            fresh = ctx.cache.get(
+                "suggestions", body["metadata"].get("namespace") or "default", body["metadata"]["name"]
+            )
+            if fresh is None:
+                return None
+            body, s = fresh, Suggestion.load(fresh)
+    else:
+        return 0.1
+    if len(replies) < wanted and not ss.is_end_reached(reply_settings):
+        return RETRY_NOT_NOW
+    return None
+
+
+async def _ensure_resources(ctx: Context, s: Suggestion, config: KatibConfig) -> None:
+    """Create what is missing; never update (Katib's deployment is create-only)."""
+    namespace = (s.metadata.namespace if s.metadata else None) or "default"
+    resource = sr.resource_name(s)
+    uid = (s.metadata.uid if s.metadata else None) or ""
+    memo_key = (namespace, resource, uid)
+    if ctx.cache.get("deployments", namespace, resource) is not None and memo_key in _ENSURED:
+        return
+    if s.spec and s.spec.resume_policy == "FromVolume":
+        pv = sr.persistent_volume(s, config)
+        if pv is not None:
+            await _create(ctx, PVS, pv, None)
+        await _create(ctx, PVCS, sr.persistent_volume_claim(s, config), namespace)
+    await _create(ctx, SERVICES, sr.service(s), namespace)
+    if sr.has_early_stopping(s) and sr.service_account_name(s, config) == resource:
+        await _create(ctx, SERVICEACCOUNTS, sr.service_account(s), namespace)
+        await _create(ctx, ROLES, sr.role(s), namespace)
+        await _create(ctx, ROLEBINDINGS, sr.role_binding(s), namespace)
+    if ctx.cache.get("deployments", namespace, resource) is None:
+        created = await ctx.kube.create_if_absent(DEPLOYMENTS, sr.deployment(s, config), namespace)
+        if created is not None:
+            ctx.cache.observe("deployments", created)
+    _ENSURED.add(memo_key)
+
+
+async def _create(ctx: Context, kind: Kind, obj: Obj, namespace: str | None) -> None:
+    try:
+        await ctx.kube.create_if_absent(kind, obj, namespace)
+    except ApiError as exc:
+        if exc.status == 404 and kind in (ROLES, ROLEBINDINGS, PVS):
+            log.info("%s not served by this cluster: %s", kind.kind, exc)
+            return
+        raise
+
+
+# (namespace, resource, suggestion uid) whose child objects were created by this process
+_ENSURED: set[tuple[str, str, str]] = set()

@@ -1,0 +1,216 @@
+"""The Trial controller (spec 2.2): run the trial's job, follow it, collect its observation.
+
+Any job kind works: the job is the rendered `runSpec` (unstructured), its state comes from the
+trial's GJSON success/failure expressions, and its metrics from the db-manager. The
+`clean-metrics-in-db` finalizer deletes the trial's observation log when the trial goes.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+from katib_py.api.models import Trial
+from katib_py.controller.context import Conflict, Context, Key, Obj, owner_reference, strip_volatile
+from katib_py.controller.kube import TRIALS, ApiError, Kind
+from katib_py.controller.services import ServiceUnavailable
+from katib_py.core import trial_status as ts
+from katib_py.core.conditions import now_time
+from katib_py.core.job_status import evaluate_job_status
+from katib_py.core.observation import reduce_metric_logs
+from katib_py.core.trial_instance import TRIAL_FINALIZER
+
+log = logging.getLogger(__name__)
+
+METRICS_POLL = 0.25  # while a succeeded job's metrics are awaited
+PUSH_KINDS = ("Push", "None")
+
+# trial uid -> monotonic time its job was first seen finished (when the job gives no completionTime)
+_FINISHED_SEEN: dict[str, float] = {}
+
+
+def job_cache_kind(kind: Kind) -> str:
+    return f"{kind.plural}.{kind.version}.{kind.group}" if kind.group else f"{kind.plural}.{kind.version}"
+
+
+async def reconcile_trial(ctx: Context, key: Key) -> float | None:
+    namespace, name = key
+    body = ctx.cache.get("trials", namespace, name)
+    if body is None:
+        return None
+    try:
+        return await _reconcile(ctx, body)
+    except Conflict:
+        return 0.05
+    except ServiceUnavailable as exc:
+        log.info("trial %s/%s: %s", namespace, name, exc)
+        return 1.0
+
+
+async def _write(ctx: Context, body: Obj, status: Obj) -> Obj:
+    old = body.get("status") or {}
+    if strip_volatile({**old, **status}) == strip_volatile(old):
+        return body
+    status["lastReconcileTime"] = now_time()
+    return await ctx.write_status(TRIALS, "trials", body, status)
+
+
+async def _reconcile(ctx: Context, body: Obj) -> float | None:
+    meta = body["metadata"]
+    namespace, name = meta.get("namespace") or "default", meta["name"]
+    finalizers = list(meta.get("finalizers") or [])
+    if meta.get("deletionTimestamp"):
+        if TRIAL_FINALIZER in finalizers:
+            await ctx.services.delete_observation_log(name)
+            await ctx.patch_object(
+                TRIALS,
+                "trials",
+                body,
+                {"metadata": {"finalizers": [f for f in finalizers if f != TRIAL_FINALIZER]}},
+            )
+            ctx.metrics.trial_deleted.labels(namespace).inc()
+        _FINISHED_SEEN.pop(meta.get("uid") or "", None)
+        return None
+    if TRIAL_FINALIZER not in finalizers:
+        body = await ctx.patch_object(
+            TRIALS, "trials", body, {"metadata": {"finalizers": [*finalizers, TRIAL_FINALIZER]}}
+        )
+    trial = Trial.load(body)
+    now = now_time()
+    if not ts.is_created(trial):
+        body = await _write(ctx, body, ts.mark_created(trial, now).dump())
+        trial = Trial.load(body)
+        ctx.metrics.trial_created.labels(namespace).inc()
+
+    run_spec = trial.spec.run_spec if trial.spec else None
+    if not run_spec:
+        return None
+    job_kind = await ctx.kube.kind_for(str(run_spec.get("apiVersion") or ""), str(run_spec.get("kind") or ""))
+    cache_kind = job_cache_kind(job_kind)
+    job = ctx.cache.get(cache_kind, namespace, name)
+    if job is None and cache_kind not in ctx.watched_jobs:
+        job = await ctx.kube.get(job_kind, name, namespace)
+    completed = ts.is_completed(trial)
+    if job is not None and _controller_uid(job) not in (None, meta.get("uid")):
+        # The job of an earlier trial of the same name (deleted by hand and recreated): let it go
+        # before this trial's own job is created.
+        if not (job.get("metadata") or {}).get("deletionTimestamp"):
+            await ctx.kube.delete(job_kind, name, namespace, propagation="Background")
+        return 0.5
+
+    if job is None:
+        if completed:
+            return None
+        desired = copy.deepcopy(run_spec)
+        job_meta = desired.setdefault("metadata", {})
+        job_meta["name"], job_meta["namespace"] = name, namespace
+        job_meta["ownerReferences"] = [owner_reference(body)]
+        created = await ctx.kube.create_if_absent(job_kind, desired, namespace)
+        if created is not None:
+            ctx.cache.observe(cache_kind, created)
+            ctx.events.emit(body, "JobCreated", f"Job {name} has been created")
+        return None
+
+    if ts.is_early_stopped(trial) and not ts.is_observation_available(trial):
+        body = await _update_observation(ctx, body, trial)
+        trial = Trial.load(body)
+    if completed:
+        retain = bool(trial.spec and trial.spec.retain_run)
+        deleting = bool((job.get("metadata") or {}).get("deletionTimestamp"))
+        if (
+            not retain
+            and not deleting
+            and await ctx.kube.delete(job_kind, name, namespace, propagation="Foreground")
+        ):
+            ctx.events.emit(body, "JobDeleted", f"Job {name} has been deleted")
+        _FINISHED_SEEN.pop(meta.get("uid") or "", None)
+        return None
+
+    spec = trial.spec
+    assert spec is not None
+    outcome = evaluate_job_status(
+        job, spec.success_condition or "", spec.failure_condition or "", trial_running=ts.is_running(trial)
+    )
+    if outcome is None:
+        return None
+    if outcome.state == ts.JOB_SUCCEEDED:
+        body = await _update_observation(ctx, body, trial)
+        trial = Trial.load(body)
+    config = await ctx.config.get()
+    collector = (
+        spec.metrics_collector.collector.kind
+        if spec.metrics_collector and spec.metrics_collector.collector
+        else None
+    )
+    push = collector in PUSH_KINDS
+    transition = ts.next_trial_status(
+        trial,
+        ts.JobOutcome(outcome.state, outcome.reason, outcome.message),
+        now=now,
+        job_finished_at=_finished_at(job, meta.get("uid") or "")
+        if outcome.state == ts.JOB_SUCCEEDED
+        else None,
+        current_time=datetime.now(UTC),
+        grace_seconds=float(config.runtime.metrics_unavailable_grace_period_seconds),
+        push_collector=push,
+    )
+    if transition.waiting_for_metrics:
+        return METRICS_POLL
+    if (
+        push
+        and ts.is_metrics_unavailable(Trial(status=transition.status))
+        and not ts.is_metrics_unavailable(trial)
+    ):
+        objective = spec.objective.objective_metric_name if spec.objective else None
+        await ctx.services.report_unavailable(name, objective or "")
+    await _write(ctx, body, transition.status.dump())
+    if transition.event_reason:
+        ctx.events.emit(body, transition.event_reason, transition.event_message, warning=transition.warning)
+        counter = {
+            "JobSucceeded": ctx.metrics.trial_succeeded,
+            "JobFailed": ctx.metrics.trial_failed,
+            "MetricsUnavailable": ctx.metrics.trial_metrics_unavailable,
+        }.get(transition.event_reason)
+        if counter is not None:
+            counter.labels(namespace).inc()
+    return None
+
+
+def _controller_uid(obj: Obj) -> str | None:
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return str(ref.get("uid"))
+    return None
+
+
+async def _update_observation(ctx: Context, body: Obj, trial: Trial) -> Obj:
+    """Read the trial's metric logs from the db-manager and store the reduced observation."""
+    spec = trial.spec
+    objective = spec.objective if spec else None
+    if objective is None or not objective.objective_metric_name:
+        return body
+    names = [objective.objective_metric_name, *(objective.additional_metric_names or [])]
+    logs = await ctx.services.observation_logs((trial.metadata.name if trial.metadata else None) or "", names)
+    if not logs:
+        return body
+    observation = reduce_metric_logs(logs, objective.metric_strategies or [])
+    status = {"observation": observation.dump()}
+    try:
+        return await _write(ctx, body, status)
+    except ApiError as exc:
+        log.info("observation of %s not written: %s", (body.get("metadata") or {}).get("name"), exc)
+        raise
+
+
+def _finished_at(job: Obj, uid: str) -> datetime:
+    """When the job finished: its completionTime, else when this process first saw it finished."""
+    stamp = (job.get("status") or {}).get("completionTime")
+    if isinstance(stamp, str):
+        try:
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    first = _FINISHED_SEEN.setdefault(uid, time.monotonic())
+    return datetime.now(UTC) - timedelta(seconds=time.monotonic() - first)

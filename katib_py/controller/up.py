@@ -1,0 +1,255 @@
+"""`katib-py up`: Katib on this machine, with no cluster: control plane, db-manager and operator.
+
+Starts the embedded control plane (kubeconfig at DIR/kubeconfig), installs the CRDs, the
+`kubeflow` namespace, katib-config and a selectorless `katib-db-manager` Service whose endpoint is
+a db-manager process on SQLite (DIR/katib.db), then runs `katib-py operator` with its webhooks on
+plain HTTP. Nothing else is started by hand: suggestion services and trials are Deployments and
+Jobs the operator creates, exactly as on a cluster. The operator is restarted if it dies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+log = logging.getLogger(__name__)
+
+DB_MANAGER_PORT = 6789
+LEASE_SECONDS = 4  # short: a killed leader is replaced quickly on one machine
+
+
+def default_data_dir() -> Path:
+    return Path.cwd() / ".katib-py"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "up", help="run Katib locally: embedded control plane + db-manager + operator"
+    )
+    parser.add_argument("--data-dir", type=Path, default=None, help="state directory (default ./.katib-py)")
+    parser.add_argument("--port", type=int, default=0, help="API server port (default: a free port)")
+    parser.add_argument("--in-memory", action="store_true", help="keep API objects in memory only")
+    parser.add_argument("--katib-config", type=Path, default=None, help="katib-config.yaml to install")
+    parser.add_argument(
+        "--leader-elect",
+        action="store_true",
+        help="run the operator with leader election (to try several replicas: start more `katib-py operator "
+        "--leader-elect --no-webhooks` with this KUBECONFIG)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.set_defaults(func=run)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def free_loopback_address(port: int) -> str:
+    """A 127.0.x.y address where `port` is free (embedded clusters give Pods 127.X.0.0/16, X >= 1)."""
+    rng = random.SystemRandom()
+    for _ in range(100):
+        ip = f"127.0.{rng.randint(1, 255)}.{rng.randint(1, 254)}"
+        with socket.socket() as sock:
+            try:
+                sock.bind((ip, port))
+            except OSError:
+                continue
+            return ip
+    raise RuntimeError(f"no free loopback address for port {port}")
+
+
+async def wait_for_port(
+    host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _reader, writer = await asyncio.open_connection(host, port)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            return
+        except OSError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process {proc.args!r} exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{host}:{port} did not open in {timeout:.0f}s")
+        await asyncio.sleep(0.1)
+
+
+class Stack:
+    """The embedded control plane plus the db-manager and operator processes."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        api_port: int = 0,
+        in_memory: bool = False,
+        katib_config_text: str | None = None,
+        leader_elect: bool = False,
+    ) -> None:
+        self.data_dir = data_dir.resolve()
+        self.katib_config_text = katib_config_text
+        self.leader_elect = leader_elect
+        self.api_port = api_port
+        self.in_memory = in_memory
+        self.cluster: Any = None
+        self.db_manager: subprocess.Popen[bytes] | None = None
+        self.operator: subprocess.Popen[bytes] | None = None
+        self.webhook_port = 0
+        self.metrics_port = 0
+        self.db_address = ""
+        self._stopping = False
+        self._logs: list[TextIO] = []
+        self._supervisor: asyncio.Task[None] | None = None
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.data_dir / "kubeconfig"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["KUBECONFIG"] = str(self.kubeconfig)
+        env["KATIB_CORE_NAMESPACE"] = "kubeflow"
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        out = open(self.data_dir / "logs" / f"{name}.log", "a")  # noqa: SIM115 - closed in stop()
+        self._logs.append(out)
+        return subprocess.Popen(
+            [sys.executable, "-m", "katib_py.cli", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=self.env(),
+            start_new_session=True,
+        )
+
+    async def start(self) -> None:
+        from katib_py.controller.install import install
+        from katib_py.controller.kube import Kube
+        from katib_py.localcluster.cluster import LocalCluster
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.cluster = LocalCluster(self.data_dir, port=self.api_port, in_memory=self.in_memory)
+        await self.cluster.start()
+        db_ip = free_loopback_address(DB_MANAGER_PORT)
+        self.db_address = f"{db_ip}:{DB_MANAGER_PORT}"
+        self.db_manager = self._spawn(
+            "db-manager",
+            [
+                "db-manager",
+                "--listen",
+                self.db_address,
+                "--db-url",
+                f"sqlite:///{self.data_dir / 'katib.db'}",
+            ],
+        )
+        kube = Kube.from_kubeconfig(str(self.kubeconfig))
+        try:
+            await install(kube, db_manager_ip=db_ip, katib_config_text=self.katib_config_text)
+        finally:
+            await kube.close()
+        await wait_for_port(db_ip, DB_MANAGER_PORT, 60, self.db_manager)
+        self.webhook_port = free_port()
+        await self.start_operator()
+        self._supervisor = asyncio.create_task(self._supervise())
+
+    async def start_operator(self) -> None:
+        self.metrics_port = free_port()
+        self.operator = self._spawn(
+            "operator",
+            [
+                "operator",
+                "--webhook-insecure",
+                "--webhook-addr",
+                "127.0.0.1",
+                "--webhook-port",
+                str(self.webhook_port),
+                "--metrics-addr",
+                f"127.0.0.1:{self.metrics_port}",
+                *(["--leader-elect", "--lease-duration", str(LEASE_SECONDS)] if self.leader_elect else []),
+            ],
+        )
+        (self.data_dir / "operator.pid").write_text(f"{self.operator.pid}\n")
+        (self.data_dir / "operator.metrics").write_text(f"http://127.0.0.1:{self.metrics_port}/metrics\n")
+        await wait_for_port("127.0.0.1", self.webhook_port, 120, self.operator)
+
+    async def _supervise(self) -> None:
+        """Restart the operator when it dies (it is built to be killed at any moment)."""
+        while not self._stopping:
+            await asyncio.sleep(0.5)
+            if self.operator is not None and self.operator.poll() is not None and not self._stopping:
+                log.warning("operator exited with %s: restarting it", self.operator.returncode)
+                with contextlib.suppress(Exception):
+                    await self.start_operator()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        for proc in (self.operator, self.db_manager):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+        for proc in (self.operator, self.db_manager):
+            if proc is not None:
+                try:
+                    await asyncio.to_thread(proc.wait, 15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    await asyncio.to_thread(proc.wait)
+        if self.cluster is not None:
+            await self.cluster.stop()
+        for out in self._logs:
+            out.close()
+        self._logs.clear()
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    data_dir = (args.data_dir or default_data_dir()).resolve()
+
+    async def main() -> None:
+        config_text = args.katib_config.read_text() if args.katib_config else None
+        stack = Stack(
+            data_dir,
+            api_port=args.port,
+            in_memory=args.in_memory,
+            katib_config_text=config_text,
+            leader_elect=args.leader_elect,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stack.start()
+            print(f"katib-py is up (logs in {data_dir / 'logs'})")
+            print(f"export KUBECONFIG={stack.kubeconfig}", flush=True)
+            await stop.wait()
+        finally:
+            await stack.stop()
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,336 @@
+"""Experiment status: trial summary, best trial, and the condition an experiment is in (spec 2.1).
+
+Katib's `updateTrialsSummary` and `UpdateExperimentStatusCondition`, with the section-0 fixes:
+the suggestion-end branch is live (an exhausted algorithm completes the experiment once its active
+trials end, item 1) and a completed experiment only restarts when it is restartable and its
+`maxTrialCount` was raised above the trials it has (item 4: no restart oscillation).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from katib_py.api.models import (
+    Condition,
+    Experiment,
+    ExperimentStatus,
+    Metric,
+    Observation,
+    OptimalTrial,
+    Trial,
+)
+from katib_py.core import trial_status as ts
+from katib_py.core.conditions import (
+    FALSE,
+    TRUE,
+    get_condition,
+    has_condition,
+    remove_condition,
+    set_condition,
+)
+from katib_py.core.observation import parse_metric_value
+
+CREATED = "Created"
+RUNNING = "Running"
+RESTARTING = "Restarting"
+SUCCEEDED = "Succeeded"
+FAILED = "Failed"
+
+REASON_CREATED = "ExperimentCreated"
+REASON_RUNNING = "ExperimentRunning"
+REASON_RESTARTING = "ExperimentRestarting"
+REASON_GOAL_REACHED = "ExperimentGoalReached"
+REASON_MAX_TRIALS_REACHED = "ExperimentMaxTrialsReached"
+REASON_SUGGESTION_END_REACHED = "ExperimentSuggestionEndReached"
+REASON_FAILED = "ExperimentFailed"
+
+MSG_CREATED = "Experiment is created"
+MSG_RUNNING = "Experiment is running"
+MSG_RESTARTING = "Experiment is restarted"
+MSG_GOAL_REACHED = "Experiment has succeeded because Objective goal has reached"
+MSG_MAX_FAILED = "Experiment has failed because max failed count has reached"
+MSG_MAX_TRIALS = "Experiment has succeeded because max trial count has reached"
+MSG_SUGGESTION_END = "Experiment has succeeded because suggestion service has reached the end"
+MSG_SUGGESTION_FAILED = "Suggestion has failed"
+
+RESUME_NEVER = "Never"
+RESUME_LONG_RUNNING = "LongRunning"
+RESUME_FROM_VOLUME = "FromVolume"
+
+UNAVAILABLE = "unavailable"
+
+
+# ---------------------------------------------------------------- condition predicates and marks
+
+
+def _conds(exp: Experiment) -> list[Condition] | None:
+    return exp.status.conditions if exp.status else None
+
+
+def is_created(exp: Experiment) -> bool:
+    return has_condition(_conds(exp), CREATED)
+
+
+def is_succeeded(exp: Experiment) -> bool:
+    return has_condition(_conds(exp), SUCCEEDED)
+
+
+def is_failed(exp: Experiment) -> bool:
+    return has_condition(_conds(exp), FAILED)
+
+
+def is_restarting(exp: Experiment) -> bool:
+    return has_condition(_conds(exp), RESTARTING)
+
+
+def is_completed(exp: Experiment) -> bool:
+    return is_succeeded(exp) or is_failed(exp)
+
+
+def is_completed_with_reason(exp: Experiment, reason: str) -> bool:
+    cond = get_condition(_conds(exp), SUCCEEDED)
+    return cond is not None and cond.status == TRUE and cond.reason == reason
+
+
+def resume_policy(exp: Experiment) -> str:
+    return (exp.spec.resume_policy if exp.spec else None) or RESUME_NEVER
+
+
+def is_restartable(exp: Experiment) -> bool:
+    """Only an experiment that ran out of trials and keeps its suggestion state may resume."""
+    return is_completed_with_reason(exp, REASON_MAX_TRIALS_REACHED) and resume_policy(exp) in (
+        RESUME_LONG_RUNNING,
+        RESUME_FROM_VOLUME,
+    )
+
+
+def should_restart(exp: Experiment) -> bool:
+    """A completed experiment restarts when it is restartable and maxTrialCount now exceeds its trials.
+
+    Katib also restarts any completed experiment without maxTrialCount that has trials, which makes
+    it flip between Restarting and Succeeded on every reconcile; we do not (spec section 0, item 4).
+    """
+    if not is_completed(exp) or not is_restartable(exp):
+        return False
+    max_trials = exp.spec.max_trial_count if exp.spec else None
+    trials = (exp.status.trials if exp.status else None) or 0
+    return max_trials is not None and max_trials > trials
+
+
+def _status(exp: Experiment) -> ExperimentStatus:
+    return exp.status.model_copy(deep=True) if exp.status else ExperimentStatus()
+
+
+def mark_created(exp: Experiment, now: str) -> ExperimentStatus:
+    status = _status(exp)
+    status.start_time = now
+    status.conditions = set_condition(status.conditions, CREATED, TRUE, REASON_CREATED, MSG_CREATED, now)
+    return status
+
+
+def _mark_running(status: ExperimentStatus, now: str) -> None:
+    status.conditions = set_condition(status.conditions, RUNNING, TRUE, REASON_RUNNING, MSG_RUNNING, now)
+
+
+def _mark_completed(status: ExperimentStatus, cond_type: str, reason: str, message: str, now: str) -> None:
+    """Succeeded/Failed: Running becomes False with its old reason and message kept."""
+    running = get_condition(status.conditions, RUNNING)
+    conds = status.conditions
+    if running is not None:
+        conds = set_condition(conds, RUNNING, FALSE, running.reason or "", running.message or "", now)
+    status.conditions = set_condition(conds, cond_type, TRUE, reason, message, now)
+    status.completion_time = now
+
+
+def mark_failed(exp: Experiment, reason: str, message: str, now: str) -> ExperimentStatus:
+    status = _status(exp)
+    _mark_completed(status, FAILED, reason, message, now)
+    return status
+
+
+def mark_restarting(exp: Experiment, now: str) -> ExperimentStatus:
+    status = _status(exp)
+    conds = remove_condition(remove_condition(status.conditions, SUCCEEDED), FAILED)
+    status.conditions = set_condition(conds, RESTARTING, TRUE, REASON_RESTARTING, MSG_RESTARTING, now)
+    status.completion_time = None
+    return status
+
+
+# ---------------------------------------------------------------- trial summary and best trial
+
+
+def strategy_value(metric: Metric, strategy: str) -> str:
+    """The value a metric strategy picks: min/max fall back to latest when unavailable."""
+    latest = metric.latest or UNAVAILABLE
+    if strategy == "min":
+        return metric.min if metric.min not in (None, UNAVAILABLE) else latest
+    if strategy == "max":
+        return metric.max if metric.max not in (None, UNAVAILABLE) else latest
+    return latest
+
+
+def objective_value(trial: Trial, metric_name: str, strategy: str) -> str:
+    """The trial's objective value by strategy, or "unavailable"."""
+    observation = trial.status.observation if trial.status else None
+    for metric in (observation.metrics if observation else None) or []:
+        if metric.name == metric_name:
+            return strategy_value(metric, strategy)
+    return UNAVAILABLE
+
+
+def _parse_float(text: str) -> float | None:
+    return parse_metric_value(text)
+
+
+@dataclass(frozen=True)
+class TrialsSummary:
+    """The experiment status after counting its trials, and whether the objective goal is reached."""
+
+    status: ExperimentStatus
+    goal_reached: bool
+
+
+def _objective_strategy(exp: Experiment) -> tuple[str, str, str, float | None]:
+    objective = exp.spec.objective if exp.spec else None
+    if objective is None:
+        return "", "", "latest", None
+    name = objective.objective_metric_name or ""
+    strategy = "latest"
+    for ms in objective.metric_strategies or []:
+        if ms.name == name and ms.value:
+            strategy = ms.value
+    return name, objective.type or "", strategy, objective.goal
+
+
+def summarize_trials(exp: Experiment, trials: list[Trial]) -> TrialsSummary:
+    """updateTrialsSummary: counts, name lists, currentOptimalTrial and goalReached.
+
+    A trial is classified by the first of Killed, Failed, Succeeded, EarlyStopped, Running,
+    MetricsUnavailable, Pending that applies. For the best trial, a value that is not a number
+    (string metrics) replaces the best ("for string metrics the best is the latest"); `nan` and
+    `inf` never become best; ties keep the first trial.
+    """
+    status = _status(exp)
+    lists: dict[str, list[str]] = {
+        k: [] for k in ("killed", "failed", "succeeded", "early", "running", "unavailable", "pending")
+    }
+    for trial in trials:
+        name = (trial.metadata.name if trial.metadata else None) or ""
+        if ts.is_killed(trial):
+            lists["killed"].append(name)
+        elif ts.is_failed(trial):
+            lists["failed"].append(name)
+        elif ts.is_succeeded(trial):
+            lists["succeeded"].append(name)
+        elif ts.is_early_stopped(trial):
+            lists["early"].append(name)
+        elif ts.is_running(trial):
+            lists["running"].append(name)
+        elif ts.is_metrics_unavailable(trial):
+            lists["unavailable"].append(name)
+        else:
+            lists["pending"].append(name)
+    status.trials = len(trials)
+    status.trials_killed, status.killed_trial_list = len(lists["killed"]), lists["killed"]
+    status.trials_failed, status.failed_trial_list = len(lists["failed"]), lists["failed"]
+    status.trials_succeeded, status.succeeded_trial_list = len(lists["succeeded"]), lists["succeeded"]
+    status.trials_early_stopped, status.early_stopped_trial_list = len(lists["early"]), lists["early"]
+    status.trials_running, status.running_trial_list = len(lists["running"]), lists["running"]
+    status.trial_metrics_unavailable = len(lists["unavailable"])
+    status.metrics_unavailable_trial_list = lists["unavailable"]
+    status.trials_pending, status.pending_trial_list = len(lists["pending"]), lists["pending"]
+
+    metric_name, direction, strategy, goal = _objective_strategy(exp)
+    best: Trial | None = None
+    best_value: float | None = None
+    goal_reached = False
+    for trial in trials:
+        raw = objective_value(trial, metric_name, strategy)
+        if raw == UNAVAILABLE:
+            continue
+        value = _parse_float(raw)
+        if value is None:
+            best, best_value = trial, None
+            continue
+        if not math.isfinite(value):
+            continue  # nan and inf are reported, never chosen as best (spec section 0, item 15)
+        if (
+            best_value is None
+            or (direction == "minimize" and value < best_value)
+            or (direction == "maximize" and value > best_value)
+        ):
+            best, best_value = trial, value
+        if (
+            goal is not None
+            and best_value is not None
+            and (
+                (direction == "minimize" and best_value <= goal)
+                or (direction == "maximize" and best_value >= goal)
+            )
+        ):
+            goal_reached = True
+    if best is not None:
+        status.current_optimal_trial = _optimal_trial(exp, best)
+    return TrialsSummary(status, goal_reached)
+
+
+def _optimal_trial(exp: Experiment, trial: Trial) -> OptimalTrial:
+    objective = exp.spec.objective if exp.spec else None
+    strategies = (objective.metric_strategies if objective else None) or []
+    observation = trial.status.observation if trial.status else None
+    by_name = {m.name: m for m in (observation.metrics if observation else None) or []}
+    metrics = [by_name[s.name].model_copy() for s in strategies if s.name in by_name]
+    if not metrics and observation is not None:
+        metrics = [m.model_copy() for m in observation.metrics or []]
+    return OptimalTrial(
+        best_trial_name=trial.metadata.name if trial.metadata else None,
+        parameter_assignments=[
+            p.model_copy() for p in (trial.spec.parameter_assignments if trial.spec else None) or []
+        ],
+        observation=Observation(metrics=metrics),
+    )
+
+
+# ---------------------------------------------------------------- the experiment's condition
+
+
+def next_condition(
+    exp: Experiment, status: ExperimentStatus, *, goal_reached: bool, suggestion_end_reached: bool, now: str
+) -> ExperimentStatus:
+    """UpdateExperimentStatusCondition on a counted status (first rule that applies wins).
+
+    completed counts MetricsUnavailable trials, and so does failed, as in Katib.
+    """
+    out = status.model_copy(deep=True)
+    spec = exp.spec
+    succeeded = out.trials_succeeded or 0
+    failed = (out.trials_failed or 0) + (out.trial_metrics_unavailable or 0)
+    completed = succeeded + failed + (out.trials_killed or 0) + (out.trials_early_stopped or 0)
+    active = (out.trials_pending or 0) + (out.trials_running or 0)
+    max_failed = spec.max_failed_trial_count if spec else None
+    max_trials = spec.max_trial_count if spec else None
+    if goal_reached:
+        _mark_completed(out, SUCCEEDED, REASON_GOAL_REACHED, MSG_GOAL_REACHED, now)
+    elif max_failed is not None and failed != 0 and failed >= max_failed:
+        _mark_completed(out, FAILED, REASON_FAILED, MSG_MAX_FAILED, now)
+    elif max_trials is not None and completed >= max_trials:
+        _mark_completed(out, SUCCEEDED, REASON_MAX_TRIALS_REACHED, MSG_MAX_TRIALS, now)
+    elif suggestion_end_reached and active == 0:
+        _mark_completed(out, SUCCEEDED, REASON_SUGGESTION_END_REACHED, MSG_SUGGESTION_END, now)
+    else:
+        _mark_running(out, now)
+    return out
+
+
+def completed_counts(status: ExperimentStatus) -> tuple[int, int]:
+    """(completed trials, active trials) as trial counting sees them."""
+    completed = (
+        (status.trials_succeeded or 0)
+        + (status.trials_failed or 0)
+        + (status.trials_killed or 0)
+        + (status.trials_early_stopped or 0)
+        + (status.trial_metrics_unavailable or 0)
+    )
+    active = (status.trials_pending or 0) + (status.trials_running or 0)
+    return completed, active

@@ -1,0 +1,79 @@
+"""The Trial an experiment creates for one assignment (Katib's getTrialInstance, spec 2.1).
+
+Fix against Katib (spec section 0, item 11): `spec.labels` carries the assignment's labels.
+The trial is created with its `clean-metrics-in-db` finalizer already in place, which saves the
+trial controller a write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from katib_py.api.models import API_VERSION, Experiment, TrialAssignment
+from katib_py.core.template import render_run_spec
+
+EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
+TRIAL_FINALIZER = "clean-metrics-in-db"
+
+
+def build_trial(exp: Experiment, assignment: TrialAssignment, template_text: str) -> dict[str, Any]:
+    """The Trial object (wire form). Raises template.TemplateError when the template cannot render."""
+    assert exp.metadata is not None and exp.spec is not None
+    spec = exp.spec
+    template = spec.trial_template
+    name = assignment.name or ""
+    namespace = exp.metadata.namespace or "default"
+    params = assignment.parameter_assignments or []
+    run_spec = render_run_spec(
+        template_text,
+        trial_name=name,
+        namespace=namespace,
+        assignments=params,
+        trial_parameters=(template.trial_parameters if template else None) or [],
+    )
+    labels = dict(exp.metadata.labels or {})
+    labels[EXPERIMENT_LABEL] = exp.metadata.name or ""
+    labels.update(assignment.labels or {})
+    trial_spec: dict[str, Any] = {
+        "parameterAssignments": [p.dump() for p in params],
+        "runSpec": run_spec,
+    }
+    if spec.objective is not None:
+        trial_spec["objective"] = spec.objective.dump()
+    if spec.early_stopping is not None and assignment.early_stopping_rules:
+        trial_spec["earlyStoppingRules"] = [r.dump() for r in assignment.early_stopping_rules]
+    if template is not None:
+        if template.retain is not None:
+            trial_spec["retainRun"] = template.retain
+        if template.primary_pod_labels:
+            trial_spec["primaryPodLabels"] = dict(template.primary_pod_labels)
+        if template.primary_container_name:
+            trial_spec["primaryContainerName"] = template.primary_container_name
+        if template.success_condition and template.failure_condition:
+            trial_spec["successCondition"] = template.success_condition
+            trial_spec["failureCondition"] = template.failure_condition
+    if spec.metrics_collector_spec is not None:
+        trial_spec["metricsCollector"] = spec.metrics_collector_spec.dump()
+    if assignment.labels:
+        trial_spec["labels"] = dict(assignment.labels)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Trial",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "finalizers": [TRIAL_FINALIZER],
+            "ownerReferences": [
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": "Experiment",
+                    "name": exp.metadata.name,
+                    "uid": exp.metadata.uid,
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": trial_spec,
+    }

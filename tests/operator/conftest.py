@@ -1,0 +1,22 @@
+"""The session's `katib-py up` stack (see operator_e2e for the helpers the tests use)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from operator_e2e import Stack, start_stack, stop_stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = start_stack(tmp_path_factory.mktemp("katib-up"))
+    try:
+        yield running
+    finally:
+        stop_stack(running)
