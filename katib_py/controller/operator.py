@@ -233,6 +233,9 @@ class Operator:
         webhook.register(settings, server)
         if opts.write_webhook_configurations:
             await webhook.write_configurations(self.kube, endpoint, operator_username=None)
+        elif endpoint.ca_bundle:
+            # The configurations come from the helm chart; only our self-generated CA is ours to set.
+            await webhook.patch_ca_bundle(self.kube, endpoint.ca_bundle)
 
     async def run(self, stop: asyncio.Event) -> bool:
         """Run until `stop` is set; False when it ended otherwise (leadership lost, kopf stopped)."""
