@@ -105,6 +105,11 @@ def ensure_target(target: str, is_file: bool, scratch: str) -> None:
             os.makedirs(target, exist_ok=True)
 
 
+def _is_below(path: str, ancestor: str) -> bool:
+    """True when `path` lies strictly inside directory `ancestor`."""
+    return path != ancestor and path.startswith(ancestor.rstrip("/") + "/")
+
+
 def setup_mounts(spec: dict) -> None:  # type: ignore[type-arg]
     unshare(CLONE_NEWNS)
     mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -121,12 +126,22 @@ def setup_mounts(spec: dict) -> None:  # type: ignore[type-arg]
         fd = os.open(m["source"], os.O_PATH)
         held.append((fd, m, stat.S_ISREG(os.fstat(fd).st_mode)))
     held.sort(key=lambda item: len(os.path.normpath(item[1]["target"]).split("/")))
+    targets = [os.path.normpath(m["target"]) for _, m, _ in held]
+    # Host paths the container's command needs (the Python installation, the code on sys.path)
+    # that a volume would hide, e.g. an emptyDir at /tmp over a virtualenv under /tmp: a real
+    # container has them in its image; here they are bound back on top of the volume.
+    shadowed = [p for p in spec.get("keep_visible", []) if any(_is_below(p, t) for t in targets)]
+    kept = [(os.open(p, os.O_PATH), p) for p in shadowed]
     for fd, m, is_file in held:
         target = m["target"]
         ensure_target(target, is_file, scratch_path)
         mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
         if m.get("readOnly"):
             mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        os.close(fd)
+    for fd, path in kept:
+        ensure_target(path, False, scratch_path)
+        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         os.close(fd)
     os.close(scratch_fd)
     if spec.get("mount_proc"):

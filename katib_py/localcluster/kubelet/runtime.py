@@ -36,6 +36,18 @@ from .volumes import SA_MOUNT_PATH, VolumeBuilder, VolumeNotReady, container_mou
 log = logging.getLogger(__name__)
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
+
+
+def _host_paths() -> list[str]:
+    """What a container process needs from the host, outermost directories only."""
+    # The tree this kubelet runs from too: with an editable install, packages import from there.
+    own_tree = str(Path(__file__).resolve().parents[3])
+    candidates = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, own_tree, *sys.path) if p}
+    dirs = sorted(p for p in candidates if os.path.isdir(p) and p != "/")
+    return [p for p in dirs if not any(p.startswith(q.rstrip("/") + "/") for q in dirs if q != p)]
+
+
+HOST_PATHS = _host_paths()
 Fetch = Callable[[str, str, str], Awaitable[Obj | None]]
 
 
@@ -197,6 +209,7 @@ class ContainerRunner:
             "pidns_pid": w.pidns_pid,
             "mount_proc": bool(w.pidns_pid),
             "scratch": str(w.sandbox / "scratch"),
+            "keep_visible": HOST_PATHS,
         }
         if not w.node.isolate:
             # No mount namespace: the ServiceAccount path cannot be private, so in-cluster clients

@@ -498,3 +498,32 @@ def test_host_path_and_downward_api_volumes(local_cluster: Any, namespace: str, 
     )
     assert wait_phase(namespace, "hp")["status"]["phase"] == "Succeeded"
     assert logs(namespace, "hp") == 'from host\ntier="x"\nhp'
+
+
+def test_volume_over_the_host_python_keeps_the_command_runnable(local_cluster: Any, namespace: str) -> None:
+    """An emptyDir over the directory holding this checkout (say /tmp) must not hide python3/katib_py."""
+    from katib_py.localcluster.kubelet import runtime
+
+    hidden = str(Path(runtime.HOST_PATHS[-1]).parent)
+    script = (
+        "import pathlib, katib_py, sys; p = pathlib.Path(sys.argv[1]) / 'written';"
+        " p.write_text('ok'); print('volume', p.read_text(), 'python', sys.prefix)"
+    )
+    apply(
+        namespace,
+        pod(
+            "shadow",
+            [
+                {
+                    "name": "main",
+                    "command": ["python3", "-c", script, hidden],
+                    "volumeMounts": [{"name": "scratch", "mountPath": hidden}],
+                }
+            ],
+            volumes=[{"name": "scratch", "emptyDir": {}}],
+        ),
+    )
+    obj = wait_phase(namespace, "shadow")
+    assert obj["status"]["phase"] == "Succeeded", obj["status"]
+    assert "volume ok python" in logs(namespace, "shadow")
+    assert not (Path(hidden) / "written").exists()  # the write went to the Pod's volume, not the host
