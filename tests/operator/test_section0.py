@@ -109,7 +109,9 @@ def test_trial_deleted_by_hand_is_recreated_with_same_name_and_parameters(stack:
     trials = stack.wait("two trials", lambda: (t := stack.trials(name)) and len(t) == 2 and t)
     victim = trials[0]
     victim_name = victim["metadata"]["name"]
-    stack.kubectl("delete", "trial", victim_name, "--wait=true")
+    # No --wait: the operator may recreate the name before kubectl's watch lists it, and kubectl
+    # then waits for a deletion of the new object (real clusters behave the same). The uid tells.
+    stack.kubectl("delete", "trial", victim_name, "--wait=false")
 
     def recreated() -> dict | None:  # type: ignore[type-arg]
         t = stack.get("trial", victim_name)
