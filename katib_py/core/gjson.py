@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -411,13 +411,25 @@ def _parse_query(comp: str) -> tuple[_Query, bool]:
     end = _skip_bracketed(comp, 1)
     inner = comp[2 : end - 1]
     match_all = comp[end : end + 1] == "#"
-    # find the operator at nesting depth 0, outside string literals
+    # the operator is the first one at nesting depth 0, outside string literals
+    for i, c in _top_level(inner):
+        if c in "!=<>%":
+            for op in _OPERATORS:
+                if inner.startswith(op, i):
+                    left = inner[:i].strip()
+                    value = _query_value(inner[i + len(op) :].strip())
+                    return _Query(left, "=" if op == "==" else op, value), match_all
+    return _Query(inner.strip(), "", ""), match_all
+
+
+def _top_level(text: str) -> Iterator[tuple[int, str]]:
+    """Index and character of each position of `text` at bracket depth 0, outside strings and escapes."""
     depth = 0
     i = 0
-    while i < len(inner):
-        c = inner[i]
+    while i < len(text):
+        c = text[i]
         if c == '"':
-            i = _skip_string(inner, i)
+            i = _skip_string(text, i)
             continue
         if c == "\\":
             i += 2
@@ -426,14 +438,9 @@ def _parse_query(comp: str) -> tuple[_Query, bool]:
             depth += 1
         elif c in ")]}":
             depth -= 1
-        elif depth == 0 and c in "!=<>%":
-            for op in _OPERATORS:
-                if inner.startswith(op, i):
-                    left = inner[:i].strip()
-                    value = _query_value(inner[i + len(op) :].strip())
-                    return _Query(left, "=" if op == "==" else op, value), match_all
+        elif depth == 0:
+            yield i, c
         i += 1
-    return _Query(inner.strip(), "", ""), match_all
 
 
 def _query_value(raw: str) -> str:
@@ -506,25 +513,11 @@ def _multipath(cur: Any, path: str) -> tuple[Any, str]:
 
 def _split_top_level(text: str) -> list[str]:
     parts: list[str] = []
-    depth = 0
     start = 0
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c == '"':
-            i = _skip_string(text, i)
-            continue
-        if c == "\\":
-            i += 2
-            continue
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        elif c == "," and depth == 0:
+    for i, c in _top_level(text):
+        if c == ",":
             parts.append(text[start:i])
             start = i + 1
-        i += 1
     if text[start:].strip() or parts:
         parts.append(text[start:])
     return [p for p in parts if p.strip()]
