@@ -14,8 +14,9 @@ How a Pod maps onto the host (the decisions, in one place):
 - Linux as root: every container gets a private mount namespace in which volumes, the Pod's
   /etc/hosts, the ServiceAccount directory (/var/run/secrets/kubernetes.io/serviceaccount:
   token, namespace, ca.crt) and the termination-message file are bind-mounted at their real
-  paths. Missing mount points are created on the host as empty directories/files (or, under a
-  read-only directory, via a private tmpfs-backed overlay). `shareProcessNamespace: true` puts
+  paths. A missing mount point is made inside the container's mount namespace only: the
+  nearest existing directory gets a private tmpfs-backed overlay (the mounts below it bound back);
+  only a new top-level directory (/data, say) is created on the host. `shareProcessNamespace: true` puts
   all containers in one PID namespace (held by a pause process, /proc remounted); otherwise
   containers share the host's PID namespace.
 - Elsewhere (not root, not Linux): no isolation, with a warning: volumes are exposed by

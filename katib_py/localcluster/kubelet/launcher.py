@@ -34,6 +34,7 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
 
 _libc = None
 
@@ -72,37 +73,82 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
 
 
 def _overlay_parent(path: str, scratch: str) -> None:
-    """Make a read-only directory writable in this mount namespace with a tmpfs-backed overlay."""
+    """Make a directory writable in this mount namespace only, with a tmpfs-backed overlay.
+
+    An overlay shows its lower directory's own filesystem, not what is mounted below it, so the
+    mounts under `path` (the host's, or volumes bound earlier) are held open first and bound back.
+    """
+    real = os.path.realpath(path)
+    below = [m for m in _mount_points() if _is_below(m, real)]
+    top = [m for m in below if not any(_is_below(m, other) for other in below)]
+    held = [(os.open(m, os.O_PATH), m) for m in top]
     upper = tempfile.mkdtemp(prefix="upper-", dir=scratch)
     work = tempfile.mkdtemp(prefix="work-", dir=scratch)
-    mount("overlay", path, "overlay", 0, f"lowerdir={path},upperdir={upper},workdir={work}")
+    try:
+        mount("overlay", real, "overlay", 0, f"lowerdir={real},upperdir={upper},workdir={work}")
+        try:
+            for fd, m in held:
+                mount(f"/proc/self/fd/{fd}", m, None, MS_BIND | MS_REC)
+        except OSError:
+            libc().umount2(real.encode(), MNT_DETACH)  # all or nothing: never hide a mount
+            raise
+    finally:
+        for fd, _ in held:
+            os.close(fd)
+    _OVERLAID.add(real)
 
 
-def ensure_target(target: str, is_file: bool, scratch: str) -> None:
+def _mount_points() -> list[str]:
+    """Mount points of this mount namespace (field 5 of /proc/self/mountinfo, octal escapes undone)."""
+    points = []
+    with open("/proc/self/mountinfo", "rb") as f:
+        for line in f:
+            field = line.split(b" ")[4]
+            points.append(field.decode("unicode_escape").encode("latin-1").decode("utf-8", "replace"))
+    return points
+
+
+_OVERLAID: set[str] = set()  # directories this launcher already made writable in its namespace
+
+
+def ensure_target(target: str, is_file: bool, scratch: str, volumes: tuple[str, ...] = ()) -> None:
+    """Create a missing mount point inside this mount namespace only.
+
+    The nearest existing directory is overlaid first, so the host never sees the new path (an
+    empty /var/run/secrets/kubernetes.io/serviceaccount on the host makes tools think they run in
+    a cluster). Exceptions: inside one of the Pod's `volumes` (already mounted here) the point is
+    made in the volume itself, as a kubelet does, since an overlay would keep this container's
+    writes from the other containers sharing it; and an overlay on / does not change what this
+    process sees, so a new top-level directory is created on the host, as where an overlay fails.
+    """
     if os.path.lexists(target):
         return
     parent = os.path.dirname(target.rstrip("/")) or "/"
+    existing = parent
+    while not os.path.isdir(existing):
+        existing = os.path.dirname(existing) or "/"
+    real = os.path.realpath(existing)
+    writable_here = _OVERLAID.union(volumes)
+    if real != "/" and not any(real == d or _is_below(real, d) for d in writable_here):
+        with contextlib.suppress(OSError):  # e.g. overlays stacked too deep: fall back to the host
+            _overlay_parent(real, scratch)
     try:
-        os.makedirs(parent, exist_ok=True)
-        if is_file:
-            with open(target, "a"):
-                pass
-        else:
-            os.makedirs(target, exist_ok=True)
+        _create(parent, target, is_file)
     except OSError as exc:
         if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise
-        # Walk up to the nearest existing directory and overlay it, then retry.
-        existing = parent
-        while not os.path.isdir(existing):
-            existing = os.path.dirname(existing) or "/"
-        _overlay_parent(existing, scratch)
-        os.makedirs(parent, exist_ok=True)
-        if is_file:
-            with open(target, "a"):
-                pass
-        else:
-            os.makedirs(target, exist_ok=True)
+        # A read-only directory under /: overlay the nearest existing one, then retry.
+        _overlay_parent(real, scratch)
+        _create(parent, target, is_file)
+
+
+def _create(parent: str, target: str, is_file: bool) -> None:
+    os.makedirs(parent, exist_ok=True)
+    if is_file:
+        with open(target, "a"):
+            pass
+    else:
+        os.makedirs(target, exist_ok=True)
 
 
 def _is_below(path: str, ancestor: str) -> bool:
@@ -132,15 +178,17 @@ def setup_mounts(spec: dict) -> None:  # type: ignore[type-arg]
     # container has them in its image; here they are bound back on top of the volume.
     shadowed = [p for p in spec.get("keep_visible", []) if any(_is_below(p, t) for t in targets)]
     kept = [(os.open(p, os.O_PATH), p) for p in shadowed]
+    volumes: list[str] = []
     for fd, m, is_file in held:
         target = m["target"]
-        ensure_target(target, is_file, scratch_path)
+        ensure_target(target, is_file, scratch_path, tuple(volumes))
         mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+        volumes.append(os.path.realpath(target))
         if m.get("readOnly"):
             mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
         os.close(fd)
     for fd, path in kept:
-        ensure_target(path, False, scratch_path)
+        ensure_target(path, False, scratch_path, tuple(volumes))
         mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         os.close(fd)
     os.close(scratch_fd)

@@ -286,11 +286,17 @@ def test_in_cluster_kubernetes_client_lists_pods(local_cluster: Any, namespace: 
         "pods = client.CoreV1Api().list_namespaced_pod(ns)\n"
         "print(sorted(p.metadata.name for p in pods.items))\n"
     )
+    on_host = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+    was_on_host = on_host.exists()
     apply(namespace, pod("incluster", [{"name": "main", "command": ["python3", "-c", script]}]))
     obj = wait_phase(namespace, "incluster")
     out = logs(namespace, "incluster")
     assert obj["status"]["phase"] == "Succeeded", out
     assert "'incluster'" in out
+    if local_cluster.kubelet.isolate and not was_on_host:
+        # the token's mount point exists in the Pod only: on the host, an empty one makes tools
+        # (the kubeflow-katib SDK among them) believe they run inside a cluster
+        assert not on_host.exists()
 
 
 def test_logs_follow_streams_until_the_container_exits(local_cluster: Any, namespace: str) -> None:
@@ -527,3 +533,85 @@ def test_volume_over_the_host_python_keeps_the_command_runnable(local_cluster: A
     assert obj["status"]["phase"] == "Succeeded", obj["status"]
     assert "volume ok python" in logs(namespace, "shadow")
     assert not (Path(hidden) / "written").exists()  # the write went to the Pod's volume, not the host
+
+
+def test_missing_mount_points_are_made_in_the_pod_only(local_cluster: Any, namespace: str) -> None:
+    """A mountPath missing on the host appears in the Pod, never on the host; mounts beside it stay."""
+    import os
+    import subprocess
+
+    # CI runs as root; without root there are no mount namespaces, so nothing here could be checked
+    assert os.geteuid() == 0 and local_cluster.kubelet.isolate, "needs root (mount namespaces)"
+    base = Path(f"/tmp/katib-py-overlay-{namespace}")
+    (base / "sub").mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(base / "sub")], check=True)
+    try:
+        (base / "sub" / "keep.txt").write_text("kept")
+        apply(
+            namespace,
+            pod(
+                "ovl",
+                [
+                    {
+                        "name": "main",
+                        "command": [
+                            "sh",
+                            "-c",
+                            f"cat {base}/sub/keep.txt; echo; echo x > {base}/new/deep/f;"
+                            f" cat {base}/new/deep/f",
+                        ],
+                        "volumeMounts": [{"name": "scratch", "mountPath": f"{base}/new/deep"}],
+                    }
+                ],
+                volumes=[{"name": "scratch", "emptyDir": {}}],
+            ),
+        )
+        obj = wait_phase(namespace, "ovl")
+        assert obj["status"]["phase"] == "Succeeded", logs(namespace, "ovl")
+        assert logs(namespace, "ovl").splitlines() == ["kept", "x"]
+        assert not (base / "new").exists()  # the mount point was made in the Pod's namespace only
+    finally:
+        subprocess.run(["umount", str(base / "sub")], check=False)
+        (base / "sub").rmdir()
+        base.rmdir()
+
+
+def test_a_mount_point_inside_a_shared_volume_keeps_the_volume_shared(
+    local_cluster: Any, namespace: str
+) -> None:
+    """A volume nested in another (PBT's checkpoints under Katib's metrics volume) must not cut the
+    outer one off: the other containers still see what this one writes there."""
+    outer = Path(f"/tmp/katib-py-nested-{namespace}")  # exists on the host, as /var/log/katib may
+    outer.mkdir()
+    apply(
+        namespace,
+        pod(
+            "nested",
+            [
+                {
+                    "name": "reader",
+                    "command": ["sh", "-c", f"cat {outer}/f {outer}/inner/g"],
+                    "volumeMounts": [
+                        {"name": "outer", "mountPath": f"{outer}"},
+                        {"name": "inner", "mountPath": f"{outer}/inner"},
+                    ],
+                }
+            ],
+            initContainers=[
+                {
+                    "name": "writer",
+                    "image": "busybox",
+                    "command": ["sh", "-c", f"echo outer > {outer}/f; echo inner > {outer}/inner/g"],
+                    "volumeMounts": [
+                        {"name": "outer", "mountPath": f"{outer}"},
+                        {"name": "inner", "mountPath": f"{outer}/inner"},
+                    ],
+                }
+            ],
+            volumes=[{"name": "outer", "emptyDir": {}}, {"name": "inner", "emptyDir": {}}],
+        ),
+    )
+    obj = wait_phase(namespace, "nested")
+    assert obj["status"]["phase"] == "Succeeded", logs(namespace, "nested")
+    assert logs(namespace, "nested").splitlines() == ["outer", "inner"]
+    outer.rmdir()  # empty: the mount point "inner" was made inside the volume, not here
