@@ -21,6 +21,9 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--metrics-addr", default=":8080", help="Prometheus metrics HOST:PORT ('' disables)")
+    parser.add_argument(
+        "--health-addr", default="", help="liveness endpoint HOST:PORT, served at /healthz (default: off)"
+    )
     parser.add_argument("--no-webhooks", action="store_true", help="run the controllers only")
     parser.add_argument("--webhook-addr", default="0.0.0.0", help="address the webhook server binds")
     parser.add_argument("--webhook-port", type=int, default=8443)
@@ -60,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("kopf").setLevel(logging.WARNING)
     options = OperatorOptions(
         metrics_addr=args.metrics_addr,
+        health_addr=args.health_addr,
         webhook=not args.no_webhooks,
         webhook_addr=args.webhook_addr,
         webhook_port=args.webhook_port,

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class OperatorOptions:
     metrics_addr: str = ":8080"  # "" disables the metrics endpoint
+    health_addr: str = ""  # HOST:PORT of kopf's liveness endpoint /healthz; "" disables it
     webhook: bool = True
     webhook_addr: str = "127.0.0.1"
     webhook_port: int = 8443
@@ -256,7 +257,12 @@ class Operator:
         # Watches and webhooks run on every replica; only the leader reconciles.
         kopf_task = asyncio.create_task(
             kopf.operator(
-                registry=registry, settings=settings, clusterwide=True, standalone=True, stop_flag=stop
+                registry=registry,
+                settings=settings,
+                clusterwide=True,
+                standalone=True,
+                stop_flag=stop,
+                liveness_endpoint=health_endpoint(self.options.health_addr),
             )
         )
         stop_task = asyncio.create_task(stop.wait())
@@ -295,3 +301,12 @@ class Operator:
             await self.ctx.services.close()
             with contextlib.suppress(Exception):
                 await self.kube.close()
+
+
+def health_endpoint(addr: str) -> str | None:
+    """kopf's liveness URL for HOST:PORT: it answers from the operator's event loop, so a wedged
+    loop fails the probe (the metrics server runs in a thread of its own and would still answer)."""
+    if not addr:
+        return None
+    host, _, port = addr.rpartition(":")
+    return f"http://{host or '0.0.0.0'}:{int(port)}/healthz"

@@ -51,10 +51,14 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+def free_port(host: str = "127.0.0.1", avoid: frozenset[int] = frozenset()) -> int:
+    """A port free now; `avoid` holds ports chosen but not yet bound (the kernel may offer them again)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+        if port not in avoid:
+            return port
 
 
 def free_loopback_address(port: int) -> str:
@@ -113,6 +117,7 @@ class Stack:
         self.operator: subprocess.Popen[bytes] | None = None
         self.webhook_port = 0
         self.metrics_port = 0
+        self.health_port = 0
         self.db_address = ""
         self._stopping = False
         self._logs: list[TextIO] = []
@@ -172,7 +177,8 @@ class Stack:
         self._supervisor = asyncio.create_task(self._supervise())
 
     async def start_operator(self) -> None:
-        self.metrics_port = free_port()
+        self.metrics_port = free_port(avoid=frozenset({self.webhook_port}))
+        self.health_port = free_port(avoid=frozenset({self.webhook_port, self.metrics_port}))
         self.operator = self._spawn(
             "operator",
             [
@@ -184,11 +190,14 @@ class Stack:
                 str(self.webhook_port),
                 "--metrics-addr",
                 f"127.0.0.1:{self.metrics_port}",
+                "--health-addr",
+                f"127.0.0.1:{self.health_port}",
                 *(["--leader-elect", "--lease-duration", str(LEASE_SECONDS)] if self.leader_elect else []),
             ],
         )
         (self.data_dir / "operator.pid").write_text(f"{self.operator.pid}\n")
         (self.data_dir / "operator.metrics").write_text(f"http://127.0.0.1:{self.metrics_port}/metrics\n")
+        (self.data_dir / "operator.health").write_text(f"http://127.0.0.1:{self.health_port}/healthz\n")
         await wait_for_port("127.0.0.1", self.webhook_port, 120, self.operator)
 
     async def _supervise(self) -> None:

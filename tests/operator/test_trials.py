@@ -8,6 +8,8 @@ import pytest
 import yaml
 from operator_e2e import GRACE_SECONDS, Stack, condition, last_condition, shell_experiment
 
+from katib_py.controller.operator import health_endpoint
+
 pytestmark = pytest.mark.e2e
 
 
@@ -93,6 +95,17 @@ def test_prometheus_metrics_have_katib_names(stack: Stack) -> None:
         "katib_trial_created_total",
     ):
         assert f'{counter}{{namespace="default"}}' in text
+
+
+def test_operator_liveness_endpoint_answers_from_its_event_loop(stack: Stack) -> None:
+    import json
+
+    url = (stack.data_dir / "operator.health").read_text().strip()
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        assert resp.status == 200
+        assert isinstance(json.loads(resp.read().decode()), dict)  # kopf's probe results
+    assert health_endpoint(":8081") == "http://0.0.0.0:8081/healthz"
+    assert health_endpoint("") is None
 
 
 def test_configmap_trial_template(stack: Stack) -> None:
