@@ -199,6 +199,14 @@ def wrap_worker_container(
             "it does not pull images to read their entry point"
         )
     argv = command + list(container.get("args") or [])
+    strays = [item for item in argv if not isinstance(item, str)]
+    if strays:
+        # A template that renders `--lr ${trialParameters.lr}` unquoted in YAML gives a number here;
+        # the API server would refuse the Pod anyway, so say what is wrong instead of failing inside.
+        raise InjectionError(
+            f"command and args of container {container.get('name')!r} must be strings; "
+            f"got {strays[0]!r} ({type(strays[0]).__name__}): quote it in the trial template"
+        )
     shell = ["sh", "-c"]
     if argv[0] in ("sh", "bash") and len(argv) > 1 and argv[1] == "-c":
         shell, argv = argv[:2], argv[2:]

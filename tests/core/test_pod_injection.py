@@ -312,6 +312,12 @@ def test_suggestion_volume_for_pbt() -> None:
     [
         (make_pod(None, ["python", "train.py"]), make_trial(), {}, "needs an explicit command"),
         (
+            make_pod(["python", "train.py"], ["--lr", 0.01]),  # type: ignore[list-item]
+            make_trial(),
+            {},
+            r"command and args of container 'training-container' must be strings; got 0\.01 \(float\)",
+        ),
+        (
             {"metadata": {}, "spec": {"containers": [{"name": "other", "command": ["x"]}]}},
             make_trial(),
             {},

@@ -457,6 +457,16 @@ async def test_missing_command_is_rejected_with_a_clear_message(kube: Kube) -> N
     assert err.value.code == 400
 
 
+async def test_a_number_in_the_command_is_a_bad_request_not_a_server_error(kube: Kube) -> None:
+    ns = await make_namespace(kube)
+    _trial, job = await make_trial_job(kube, ns)
+    pod = job_pod(job)
+    pod["spec"]["containers"][0]["args"] = ["--lr", 0.01]  # an unquoted ${trialParameters.lr}
+    with pytest.raises(kopf.AdmissionError, match=r"must be strings; got 0\.01 \(float\)") as err:
+        await mutate(pod, ns)
+    assert err.value.code == 400
+
+
 async def test_early_stopping_and_pbt_come_from_the_suggestion(kube: Kube) -> None:
     ns = await make_namespace(kube)
     spec = {
