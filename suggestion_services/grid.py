@@ -72,7 +72,7 @@ class Grid(SuggestionAlgorithm):
         fingerprint = repr((space.fingerprint(), settings.get("random_state")))
         cached = self._handed_out.get(experiment.name)
         handed = cached[1] if cached and cached[0] == fingerprint else set()
-        used = handed | {space.key(t.assignment) for t in trials}
+        used = handed | {space.trial_key(t) for t in trials}
         seed = settings.get("random_state")
         if seed is None:
             # Stable per experiment, so a restarted service walks the same order.

@@ -12,11 +12,13 @@ import numpy as np
 
 from bench.suggestion.functions import FUNCTIONS
 from bench.suggestion.quality import experiment_for
+from katib_py.controller.services import method_path
+from katib_py.core.proto_convert import join_request
 from katib_py.proto import api_pb2
 from katib_py.suggestion import messages as m
 from katib_py.suggestion.algorithm import ExperimentView
 from katib_py.suggestion.client import LocalService
-from katib_py.suggestion.history import convert_trials
+from katib_py.suggestion.history import TrialConverter
 from katib_py.suggestion.server import build_algorithm
 
 
@@ -69,9 +71,21 @@ def measure(algorithm: str, n: int, calls: int) -> Latency:
 
     local = LocalService.start(algorithm)
     try:
+        # Sent as the operator sends it: each trial's serialised chunk is kept, the request is a join.
+        call = local.client.channel.unary_unary(
+            method_path("Suggestion", "GetSuggestions"),
+            request_serializer=None,
+            response_deserializer=api_pb2.GetSuggestionsReply.FromString,
+        )
+        head = api_pb2.GetSuggestionsRequest(experiment=experiment, current_request_number=1)
+        kept: list[bytes] = []
 
         def via_grpc(history: list[api_pb2.Trial]) -> dict[str, str]:
-            return m.assignments(local.client.suggest(experiment, history, 1, timeout=600))[0].assignment
+            kept.extend(
+                api_pb2.GetSuggestionsRequest(trials=[t]).SerializeToString() for t in history[len(kept) :]
+            )
+            reply = call(join_request(head, kept), timeout=600)
+            return m.assignments(reply)[0].assignment
 
         start = time.perf_counter()
         via_grpc(trials)
@@ -82,12 +96,11 @@ def measure(algorithm: str, n: int, calls: int) -> Latency:
 
     algo = build_algorithm(algorithm)
     view = ExperimentView.from_proto(experiment)
+    converter = TrialConverter()  # as the servicer: records of unchanged trials are reused
 
     def direct(history: list[api_pb2.Trial]) -> dict[str, str]:
-        request = api_pb2.GetSuggestionsRequest(
-            experiment=experiment, trials=history, current_request_number=1
-        )
-        records = convert_trials(request.trials, view.metric)
+        # the servicer's work on an already parsed request: no message is built or copied here
+        records = converter.convert(view.name, view.metric, history)
         return algo.suggest(view, records, 1).trials[0].assignment  # type: ignore[union-attr]
 
     direct(trials)
@@ -157,7 +170,9 @@ def _library(algorithm: str, X: np.ndarray, y: np.ndarray, calls: int) -> tuple[
 class Transport:
     history: int
     request_bytes: int
-    encode_decode_p50: float  # serialise on the client + parse on the server
+    encode_p50: float  # the client serialises the whole request
+    join_p50: float  # the operator's way: each trial's chunk is kept, the request is a join
+    decode_p50: float  # the service parses it
     empty_rpc_p50: float  # a health Check round trip on loopback: the per-call gRPC cost
 
 
@@ -167,15 +182,23 @@ def transport(n: int, repeats: int = 50) -> Transport:
 
     X, y = _history(n, seed=n)
     experiment = experiment_for(FUNCTIONS["Hartmann6"], "tpe", "wire", {})
-    request = api_pb2.GetSuggestionsRequest(
-        experiment=experiment, trials=_trials(X, y), current_request_number=1
-    )
-    codec = []
+    trials = _trials(X, y)
+    request = api_pb2.GetSuggestionsRequest(experiment=experiment, trials=trials, current_request_number=1)
+    head = api_pb2.GetSuggestionsRequest(experiment=experiment, current_request_number=1)
+    chunks = [api_pb2.GetSuggestionsRequest(trials=[t]).SerializeToString() for t in trials]
+    data = request.SerializeToString()
+    assert api_pb2.GetSuggestionsRequest.FromString(join_request(head, chunks)) == request
+    encode, join, decode = [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
-        data = request.SerializeToString()
+        request.SerializeToString()
+        encode.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        join_request(head, chunks)
+        join.append(time.perf_counter() - start)
+        start = time.perf_counter()
         api_pb2.GetSuggestionsRequest.FromString(data)
-        codec.append(time.perf_counter() - start)
+        decode.append(time.perf_counter() - start)
     local = LocalService.start("random")
     try:
         rpc = []
@@ -185,4 +208,72 @@ def transport(n: int, repeats: int = 50) -> Transport:
             rpc.append(time.perf_counter() - start)
     finally:
         local.stop()
-    return Transport(n, len(data), statistics.median(codec), statistics.median(rpc))
+    return Transport(
+        n,
+        len(data),
+        statistics.median(encode),
+        statistics.median(join),
+        statistics.median(decode),
+        statistics.median(rpc),
+    )
+
+
+@dataclass
+class OperatorRequest:
+    history: int
+    rebuild_p50: float  # every Trial converted and the whole request serialised, each call
+    kept_p50: float  # each Trial's chunk kept (until its resourceVersion changes), the request joined
+
+
+def operator_request(n: int, repeats: int = 5) -> OperatorRequest:
+    """The operator's cost to produce one GetSuggestionsRequest from n Trial objects."""
+    from katib_py.api.models import Trial
+    from katib_py.core.proto_convert import request_chunk, trials_to_proto
+
+    trials = [Trial.load(_trial_body(i)) for i in range(n)]
+    experiment = experiment_for(FUNCTIONS["Hartmann6"], "tpe", "op", {})
+    head = api_pb2.GetSuggestionsRequest(experiment=experiment, current_request_number=1)
+    chunks = [request_chunk(t, api_pb2.GetSuggestionsRequest) for t in trials]
+    rebuild, kept = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        api_pb2.GetSuggestionsRequest(
+            experiment=experiment, trials=trials_to_proto(trials), current_request_number=1
+        ).SerializeToString()
+        rebuild.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        join_request(head, chunks)
+        kept.append(time.perf_counter() - start)
+    return OperatorRequest(n, statistics.median(rebuild), statistics.median(kept))
+
+
+def _trial_body(i: int) -> dict[str, object]:
+    """A finished Trial as the API server returns it: objective, six assignments, two metrics."""
+    return {
+        "apiVersion": "kubeflow.org/v1beta1",
+        "kind": "Trial",
+        "metadata": {"name": f"t{i}", "namespace": "bench", "resourceVersion": str(i + 1)},
+        "spec": {
+            "objective": {
+                "type": "minimize",
+                "objectiveMetricName": "loss",
+                "additionalMetricNames": ["acc"],
+            },
+            "parameterAssignments": [{"name": f"x{j}", "value": repr(0.123456789 * j + i)} for j in range(6)],
+        },
+        "status": {
+            "startTime": "2026-01-01T00:00:00Z",
+            "completionTime": "2026-01-01T00:01:00Z",
+            "conditions": [
+                {"type": "Created", "status": "True"},
+                {"type": "Running", "status": "False"},
+                {"type": "Succeeded", "status": "True"},
+            ],
+            "observation": {
+                "metrics": [
+                    {"name": "loss", "min": "0.1", "max": "0.9", "latest": "0.2"},
+                    {"name": "acc", "min": "0.1", "max": "0.9", "latest": "0.8"},
+                ]
+            },
+        },
+    }

@@ -8,11 +8,13 @@ of this experiment" without listing anything.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from katib_py.api.models import KatibModel
 
 M = TypeVar("M", bound=KatibModel)
+T = TypeVar("T")
 
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (namespace, name)
@@ -37,21 +39,26 @@ class ObjectCache:
         self._objects: dict[str, dict[Key, Obj]] = defaultdict(dict)
         # (namespace, experiment) -> trial names
         self._trials_by_experiment: dict[Key, set[str]] = defaultdict(set)
-        # (kind, key) -> (resourceVersion, parsed model): an experiment of 20,000 trials must not
-        # re-parse every trial on every reconcile
-        self._models: dict[tuple[str, Key], tuple[str, KatibModel]] = {}
+        # (kind, key) -> (resourceVersion, {what: value}): an experiment of 20,000 trials must not
+        # re-parse (or re-encode for the algorithm service) every trial on every reconcile
+        self._models: dict[tuple[str, Key], tuple[str, dict[str, Any]]] = {}
 
     def model(self, kind: str, obj: Obj, cls: type[M]) -> M:
         """`cls.load(obj)`, memoised by resourceVersion. Callers must not mutate the result."""
+        return self.derived(kind, obj, cls.__qualname__, cls.load)
+
+    def derived(self, kind: str, obj: Obj, what: str, make: Callable[[Obj], T]) -> T:
+        """`make(obj)`, memoised by resourceVersion under the name `what`."""
         key = (kind, key_of(obj))
         rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
         hit = self._models.get(key)
-        if hit is not None and rv and hit[0] == rv and isinstance(hit[1], cls):
-            return hit[1]
-        parsed = cls.load(obj)
-        if rv:
-            self._models[key] = (rv, parsed)
-        return parsed
+        if hit is None or hit[0] != rv:
+            hit = (rv, {})
+            if rv:
+                self._models[key] = hit
+        if what not in hit[1]:
+            hit[1][what] = make(obj)
+        return cast(T, hit[1][what])
 
     def observe(self, kind: str, obj: Obj) -> None:
         """Store `obj` unless the cache already holds a newer version of it."""

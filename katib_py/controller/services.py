@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TypeVar
 
 import grpc
 from grpc import aio
@@ -17,6 +18,8 @@ from grpc import aio
 from katib_py.controller.kube import SERVICES, Kube
 from katib_py.core.observation import MetricLog
 from katib_py.proto import api_pb2, api_pb2_grpc
+
+R = TypeVar("R", api_pb2.GetSuggestionsReply, api_pb2.GetEarlyStoppingRulesReply)
 
 DB_MANAGER_SERVICE = "katib-db-manager"
 DB_MANAGER_PORT = 6789
@@ -153,26 +156,39 @@ class Services:
         return None
 
     async def get_suggestions(
-        self, address: str, request: api_pb2.GetSuggestionsRequest, timeout: float
+        self, address: str, request: bytes, timeout: float
     ) -> api_pb2.GetSuggestionsReply:
-        stub = api_pb2_grpc.SuggestionStub(self.channel(await self.resolve(address)))
+        """GetSuggestions with an already serialised request (see proto_convert.join_request)."""
+        return await self._call_serialised(
+            address, "Suggestion", "GetSuggestions", request, api_pb2.GetSuggestionsReply, timeout
+        )
+
+    async def get_early_stopping_rules(self, address: str, request: bytes) -> list[api_pb2.EarlyStoppingRule]:
+        """GetEarlyStoppingRules with an already serialised request."""
+        reply = await self._call_serialised(
+            address, "EarlyStopping", "GetEarlyStoppingRules", request, api_pb2.GetEarlyStoppingRulesReply, 60
+        )
+        return list(reply.early_stopping_rules)
+
+    async def _call_serialised(
+        self, address: str, service: str, method: str, request: bytes, reply_type: type[R], timeout: float
+    ) -> R:
+        """A unary call whose request is already bytes; errors become ServiceUnavailable."""
+        call = self.channel(await self.resolve(address)).unary_unary(
+            method_path(service, method),
+            request_serializer=None,
+            response_deserializer=reply_type.FromString,
+        )
         try:
-            reply: api_pb2.GetSuggestionsReply = await stub.GetSuggestions(
-                request, timeout=timeout, wait_for_ready=True
-            )
+            reply: R = await call(request, timeout=timeout, wait_for_ready=True)
         except aio.AioRpcError as exc:
-            raise ServiceUnavailable(f"GetSuggestions: {exc.code().name}: {exc.details()}") from exc
+            raise ServiceUnavailable(f"{method}: {exc.code().name}: {exc.details()}") from exc
         return reply
 
-    async def get_early_stopping_rules(
-        self, address: str, request: api_pb2.GetEarlyStoppingRulesRequest
-    ) -> list[api_pb2.EarlyStoppingRule]:
-        stub = api_pb2_grpc.EarlyStoppingStub(self.channel(await self.resolve(address)))
-        try:
-            reply = await stub.GetEarlyStoppingRules(request, timeout=60, wait_for_ready=True)
-        except aio.AioRpcError as exc:
-            raise ServiceUnavailable(f"GetEarlyStoppingRules: {exc.code().name}: {exc.details()}") from exc
-        return list(reply.early_stopping_rules)
+
+def method_path(service: str, method: str) -> str:
+    """The gRPC path of a method of api.v1.beta1, e.g. /api.v1.beta1.Suggestion/GetSuggestions."""
+    return f"/{api_pb2.DESCRIPTOR.services_by_name[service].full_name}/{method}"
 
 
 def _validation_result(exc: aio.AioRpcError) -> ValidationFailure | None:

@@ -31,10 +31,12 @@ from katib_py.core import suggestion_status as sst
 from katib_py.core import suggestion_sync as ss
 from katib_py.core.conditions import now_time
 from katib_py.core.proto_convert import (
+    TrialsRequest,
     early_stopping_to_proto,
     experiment_to_proto,
+    join_request,
+    request_chunk,
     rules_from_proto,
-    trials_to_proto,
 )
 from katib_py.proto import api_pb2
 
@@ -126,7 +128,8 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
         body = await _write(ctx, body, sst.mark_running(s, now).dump())
         s = Suggestion.load(body)
 
-    trials = [ctx.cache.model("trials", b, Trial) for b in ctx.cache.trials_of(namespace, name)]
+    trial_bodies = ctx.cache.trials_of(namespace, name)
+    trials = [ctx.cache.model("trials", b, Trial) for b in trial_bodies]
     pruned = ss.prune_completed(s, trials)
     if pruned is not None:
         body = await ctx.write_status(SUGGESTIONS, "suggestions", body, pruned.dump())
@@ -136,7 +139,9 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     settings = s.status.algorithm_settings if s.status else None
     if wanted <= 0 or ss.is_end_reached(settings):
         return None
-    return await _sync_assignments(ctx, body, s, exp, trials, wanted, address, es_address, config)
+    return await _sync_assignments(
+        ctx, body, s, exp, trial_bodies, trials, wanted, address, es_address, config
+    )
 
 
 async def _sync_assignments(
@@ -144,6 +149,7 @@ async def _sync_assignments(
     body: Obj,
     s: Suggestion,
     exp: Experiment,
+    trial_bodies: list[Obj],
     trials: list[Trial],
     wanted: int,
     address: str,
@@ -157,13 +163,20 @@ async def _sync_assignments(
         (s.status.algorithm_settings if s.status else None) or [],
     )
     exp_proto = experiment_to_proto(exp, merged)
-    trial_protos = trials_to_proto(trials)
-    request = api_pb2.GetSuggestionsRequest(
-        experiment=exp_proto,
-        trials=trial_protos,
-        current_request_number=wanted,
-        total_request_number=ss.current_requests(s),
+
+    def chunks(request_type: type[TrialsRequest]) -> list[bytes]:
+        name = request_type.DESCRIPTOR.name
+        return [
+            ctx.cache.derived(
+                "trials", b, name, lambda b: request_chunk(ctx.cache.model("trials", b, Trial), request_type)
+            )
+            for b in trial_bodies
+        ]
+
+    head = api_pb2.GetSuggestionsRequest(
+        experiment=exp_proto, current_request_number=wanted, total_request_number=ss.current_requests(s)
     )
+    request = join_request(head, chunks(api_pb2.GetSuggestionsRequest))
     timeout = float(config.runtime.get_suggestions_timeout_seconds)
     reply = await ctx.services.get_suggestions(address, request, timeout)
     replies = [
@@ -178,8 +191,11 @@ async def _sync_assignments(
         rules = rules_from_proto(
             await ctx.services.get_early_stopping_rules(
                 es_address,
-                api_pb2.GetEarlyStoppingRulesRequest(
-                    experiment=exp_proto, trials=trial_protos, db_manager_address=db_manager_address()
+                join_request(
+                    api_pb2.GetEarlyStoppingRulesRequest(
+                        experiment=exp_proto, db_manager_address=db_manager_address()
+                    ),
+                    chunks(api_pb2.GetEarlyStoppingRulesRequest),
                 ),
             )
         )

@@ -191,6 +191,27 @@ def trials_to_proto(trials: list[Trial]) -> list[api_pb2.Trial]:
     return [trial_to_proto(t) for t in trials if is_sent_to_algorithms(t)]
 
 
+TrialsRequest = api_pb2.GetSuggestionsRequest | api_pb2.GetEarlyStoppingRulesRequest
+
+
+def request_chunk(trial: Trial, request_type: type[TrialsRequest]) -> bytes:
+    """The trial as a serialised `request_type` holding only it; b"" if algorithms must not see it.
+
+    Serialised protobuf messages concatenate into their merge, and merging appends repeated fields,
+    so a request is its other fields followed by its trials' chunks (see join_request). The operator
+    keeps each trial's chunk until the trial changes: at 5,000 trials, converting and encoding every
+    trial costs about 300 ms per call, joining the kept chunks about 1 ms.
+    """
+    if not is_sent_to_algorithms(trial):
+        return b""
+    return request_type(trials=[trial_to_proto(trial)]).SerializeToString()
+
+
+def join_request(head: TrialsRequest, chunks: list[bytes]) -> bytes:
+    """The serialised request `head` with the trials of `chunks` appended, in order."""
+    return head.SerializeToString() + b"".join(chunks)
+
+
 def rules_from_proto(rules: list[api_pb2.EarlyStoppingRule]) -> list[EarlyStoppingRule]:
     return [
         EarlyStoppingRule(

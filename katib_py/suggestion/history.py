@@ -10,7 +10,8 @@ without a usable objective) are left to each algorithm to ignore or retry.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from katib_py.proto import api_pb2
@@ -36,6 +37,14 @@ class TrialRecord:
     labels: dict[str, str] = field(default_factory=dict)
     start_time: str = ""
     completion_time: str = ""
+    _keys: dict[tuple[str, ...], str] = field(default_factory=dict, compare=False, repr=False)
+
+    def key(self, names: tuple[str, ...]) -> str:
+        """SearchSpace.key of the assignment, remembered: the same records serve many requests."""
+        key = self._keys.get(names)
+        if key is None:
+            key = self._keys[names] = "\x1f".join(f"{n}={self.assignment.get(n, '')}" for n in names)
+        return key
 
     @property
     def completed(self) -> bool:
@@ -81,3 +90,33 @@ def convert_trial(trial: api_pb2.Trial, metric: str) -> TrialRecord:
 
 def convert_trials(trials: Iterable[api_pb2.Trial], metric: str) -> list[TrialRecord]:
     return [convert_trial(t, metric) for t in trials]
+
+
+class TrialConverter:
+    """convert_trials that reuses the records of trials unchanged since the experiment's last request.
+
+    Katib resends every trial on every call; converting 5,000 of them field by field costs about 100 ms
+    of Python, while serialising each one to look it up costs under 10 ms. Only the last request's
+    trials are kept per experiment, for the EXPERIMENTS most recent experiments.
+    """
+
+    EXPERIMENTS = 16
+
+    def __init__(self) -> None:
+        self._memo: OrderedDict[tuple[str, str], dict[bytes, TrialRecord]] = OrderedDict()
+
+    def convert(self, experiment: str, metric: str, trials: Sequence[api_pb2.Trial]) -> list[TrialRecord]:
+        old = self._memo.pop((experiment, metric), {})
+        new: dict[bytes, TrialRecord] = {}
+        out: list[TrialRecord] = []
+        for trial in trials:
+            raw = trial.SerializeToString(deterministic=True)
+            record = old.get(raw)
+            if record is None:
+                record = convert_trial(trial, metric)
+            new[raw] = record
+            out.append(record)
+        self._memo[(experiment, metric)] = new
+        while len(self._memo) > self.EXPERIMENTS:
+            self._memo.popitem(last=False)
+        return out

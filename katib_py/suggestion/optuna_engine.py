@@ -183,7 +183,7 @@ class OptunaAlgorithm(SuggestionAlgorithm):
             if trial.name in state.by_name:
                 number = state.by_name[trial.name]
             else:
-                queue = state.pending.get(space.key(trial.assignment))
+                queue = state.pending.get(space.trial_key(trial))
                 if queue:
                     number = queue.popleft()
                     state.by_name[trial.name] = number
@@ -211,9 +211,9 @@ class OptunaAlgorithm(SuggestionAlgorithm):
         self, state: StudyState, space: SearchSpace, trials: list[TrialRecord], count: int
     ) -> list[ProposedTrial]:
         distributions = {name: codec.distribution for name, codec in state.codecs.items()}
-        held = {space.key(t.assignment) for t in trials if t.live}
+        held = {space.trial_key(t) for t in trials if t.live}
         held.update(k for k, q in state.pending.items() if q)
-        evaluated = {space.key(t.assignment) for t in trials if not t.live}
+        evaluated = {space.trial_key(t) for t in trials if not t.live}
         size = space.finite_size()
         out: list[ProposedTrial] = []
         for _ in range(count):

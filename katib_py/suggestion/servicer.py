@@ -16,7 +16,7 @@ from katib_py.suggestion.algorithm import (
     InvalidArgument,
     SuggestionAlgorithm,
 )
-from katib_py.suggestion.history import convert_trials
+from katib_py.suggestion.history import TrialConverter
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ class SuggestionServicer(api_pb2_grpc.SuggestionServicer):
     def __init__(self, algorithm: SuggestionAlgorithm) -> None:
         self.algorithm = algorithm
         self._lock = threading.Lock()
+        self._converter = TrialConverter()
 
     def GetSuggestions(
         self, request: api_pb2.GetSuggestionsRequest, context: grpc.ServicerContext
@@ -39,8 +40,8 @@ class SuggestionServicer(api_pb2_grpc.SuggestionServicer):
         try:
             view = ExperimentView.from_proto(request.experiment)
             count = max(int(request.current_request_number), 0)
-            trials = convert_trials(request.trials, view.metric)
             with self._lock:
+                trials = self._converter.convert(view.name, view.metric, request.trials)
                 self.algorithm.validate(view)
                 proposal = self.algorithm.suggest(view, trials, count)
         except InvalidArgument as exc:

@@ -14,11 +14,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 
 from katib_py.proto import api_pb2
+
+if TYPE_CHECKING:
+    from katib_py.suggestion.history import TrialRecord
 
 NUMERIC = "numeric"
 CHOICE = "choice"
@@ -258,6 +263,14 @@ class SearchSpace:
     def key(self, assignment: Mapping[str, str]) -> str:
         """A canonical identity of an assignment (parameter order, exact texts)."""
         return "\x1f".join(f"{n}={assignment.get(n, '')}" for n in self.names)
+
+    def trial_key(self, trial: TrialRecord) -> str:
+        """key() of a trial's assignment, remembered on the record."""
+        return trial.key(self._name_tuple)
+
+    @cached_property
+    def _name_tuple(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
 
     def sample(self, rng: np.random.Generator) -> dict[str, str]:
         """One assignment drawn from the declared distributions."""

@@ -67,3 +67,23 @@ def test_rules_from_proto() -> None:
         [api_pb2.EarlyStoppingRule(name="acc", value="0.5", comparison=api_pb2.LESS, start_step=3)]
     )
     assert rules[0].comparison == "less" and rules[0].start_step == 3
+
+
+def test_joined_chunks_equal_the_request_built_whole() -> None:
+    trials = [
+        trial("ok", "succeeded", loss="0.3"),
+        trial("mu", "metricsunavailable"),
+        trial("run", "running"),
+        trial("es2", "earlystopped", loss="1"),
+    ]
+    exp = pc.experiment_to_proto(experiment())
+    for request_type, extra in [
+        (api_pb2.GetSuggestionsRequest, {"current_request_number": 3, "total_request_number": 7}),
+        (api_pb2.GetEarlyStoppingRulesRequest, {"db_manager_address": "db:6789"}),
+    ]:
+        chunks = [pc.request_chunk(t, request_type) for t in trials]
+        assert chunks[1] == b""  # MetricsUnavailable is not sent, as trials_to_proto
+        joined = pc.join_request(request_type(experiment=exp, **extra), chunks)
+        whole = request_type(experiment=exp, trials=pc.trials_to_proto(trials), **extra)
+        assert request_type.FromString(joined) == whole
+        assert [t.name for t in request_type.FromString(joined).trials] == ["ok", "run", "es2"]
