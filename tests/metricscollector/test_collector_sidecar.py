@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pymysql
 from tensorboardX import SummaryWriter
 
@@ -128,7 +129,19 @@ def run_through_outages(
     outage: Any,
 ) -> None:
     name, log = trial(), tmp_path / "metrics.log"
-    wait_until(lambda: (dbm.proc.poll() is None) and bool(observations(dbm.address, "warm-up") == []))
+
+    def serving() -> bool:
+        # db-manager answers UNAVAILABLE until its first database connection: on a loaded machine
+        # that is a while after its port opens
+        assert dbm.proc.poll() is None, "db-manager exited"
+        try:
+            return bool(observations(dbm.address, "warm-up") == [])
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.UNAVAILABLE:
+                return False
+            raise
+
+    wait_until(serving)
     training = start_training(writer_script, log, 150, 0.02)
     proc = collector(
         "-t", name, "-m", "loss;accuracy", "-s-db", dbm.address, "-path", str(log),
