@@ -508,9 +508,14 @@ def test_host_path_and_downward_api_volumes(local_cluster: Any, namespace: str, 
 
 def test_volume_over_the_host_python_keeps_the_command_runnable(local_cluster: Any, namespace: str) -> None:
     """An emptyDir over the directory holding this checkout (say /tmp) must not hide python3/katib_py."""
+    import katib_py
     from katib_py.localcluster.kubelet import runtime
 
-    hidden = str(Path(runtime.HOST_PATHS[-1]).parent)
+    checkout = Path(katib_py.__file__).resolve().parents[1]
+    assert any(str(checkout) == p or str(checkout).startswith(p + "/") for p in runtime.HOST_PATHS)
+    # the checkout's own parent, not HOST_PATHS[-1]: the last host path in sorted order may be a
+    # system directory whose parent holds the C library (/usr/lib), which no container can lose
+    hidden = str(checkout.parent)
     script = (
         "import pathlib, katib_py, sys; p = pathlib.Path(sys.argv[1]) / 'written';"
         " p.write_text('ok'); print('volume', p.read_text(), 'python', sys.prefix)"
