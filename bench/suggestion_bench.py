@@ -14,6 +14,7 @@ final value on that seed, averaged over seeds).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import sys
 import time
@@ -36,6 +37,7 @@ BASELINES = [
     "optuna-random",
     "optuna-sobol",
     "skopt-gp",
+    "optuna-gp",
 ]
 # which baseline each of our services must match or beat
 PAIRS = {
@@ -44,7 +46,7 @@ PAIRS = {
     "cmaes": ["optuna-cmaes"],
     "random": ["optuna-random"],
     "sobol": ["optuna-sobol"],
-    "bayesianoptimization": ["skopt-gp"],
+    "bayesianoptimization": ["skopt-gp", "optuna-gp"],
 }
 
 
@@ -59,6 +61,7 @@ def baseline_runner(name: str) -> quality.Runner:
         ),
         "optuna-random": lambda s: optuna.samplers.RandomSampler(seed=s),
         "optuna-sobol": lambda s: optuna.samplers.QMCSampler(qmc_type="sobol", scramble=True, seed=s),
+        "optuna-gp": lambda s: optuna.samplers.GPSampler(seed=s),  # needs torch (the bench-gp extra)
     }
     if name in samplers:
         return quality.optuna_runner(samplers[name])
@@ -116,7 +119,7 @@ def run_quality(methods: list[str], functions: list[str], seeds: int, trials: in
             )
         print()
     print("### Our services against their reference (median best; lower is better)\n")
-    print("| function | ours | reference | ours | reference | ratio of regrets (ours/ref) |")
+    print("| function | ours | reference | ours, median best | ref, median best | regret ratio |")
     print("|---|---|---|---|---|---|")
     for fname in functions:
         fn = FUNCTIONS[fname]
@@ -134,7 +137,7 @@ def run_quality(methods: list[str], functions: list[str], seeds: int, trials: in
     )
 
 
-def run_latency(sizes_tpe: list[int], sizes_bo: list[int], calls: int) -> None:
+def run_latency(sizes_tpe: list[int], sizes_bo: list[int], calls: int, algorithms: list[str]) -> None:
     print(f"\n## Latency: GetSuggestions p50 over {calls} calls (history of completed Hartmann6 trials)\n")
     columns = [
         "algorithm",
@@ -146,21 +149,36 @@ def run_latency(sizes_tpe: list[int], sizes_bo: list[int], calls: int) -> None:
         "library p50 (ms)",
         "library",
     ]
-    print("\n| history | request size (KiB) | proto encode+decode p50 (ms) | empty gRPC call p50 (ms) |")
-    print("|---|---|---|---|")
+    print(
+        "\n| history | request size (KiB) | encode whole p50 (ms) | join kept chunks p50 (ms) "
+        "| decode p50 (ms) | empty gRPC call p50 (ms) | wire total, operator's way (ms) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for n in sorted(set(sizes_tpe) | set(sizes_bo)):
         t = latency.transport(n)
         cells = [
             f"{t.request_bytes / 1024:.0f}",
-            f"{1000 * t.encode_decode_p50:.2f}",
+            f"{1000 * t.encode_p50:.2f}",
+            f"{1000 * t.join_p50:.2f}",
+            f"{1000 * t.decode_p50:.2f}",
             f"{1000 * t.empty_rpc_p50:.2f}",
+            f"{1000 * (t.join_p50 + t.decode_p50 + t.empty_rpc_p50):.2f}",
         ]
         print(f"| {n} | " + " | ".join(cells) + " |", flush=True)
+    print(
+        "\n| history | operator: convert all Trials + encode (ms) | operator: join kept chunks (ms) | ratio |"
+    )
+    print("|---|---|---|---|")
+    for n in sorted(set(sizes_tpe) | set(sizes_bo)):
+        o = latency.operator_request(n)
+        ratio = o.rebuild_p50 / o.kept_p50
+        print(f"| {n} | {1000 * o.rebuild_p50:.2f} | {1000 * o.kept_p50:.2f} | {ratio:.0f} |", flush=True)
     print()
     print("| " + " | ".join(columns) + " |")
     print("|---|---|---|---|---|---|---|---|")
     plan = [("tpe", n) for n in sizes_tpe] + [("multivariate-tpe", n) for n in sizes_tpe]
     plan += [("bayesianoptimization", n) for n in sizes_bo]
+    plan = [(algorithm, n) for algorithm, n in plan if algorithm in algorithms]
     for algorithm, n in plan:
         r = latency.measure(algorithm, n, calls)
         print(
@@ -217,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     functions = args.functions.split(",") if args.functions else list(FUNCTIONS)
     parts = args.parts.split(",")
     print(f"# suggestion services benchmark ({' '.join(sys.argv[1:]) or 'full'})")
+    if "optuna-gp" in methods and "quality" in parts and importlib.util.find_spec("torch") is None:
+        # Optuna's GP needs torch, which the project does not install (PyPI's default wheel is CUDA).
+        methods.remove("optuna-gp")
+        print("\n(optuna-gp skipped: torch is not installed; `.venv/bin/pip install torch==2.13.0` adds it)")
     # Same BLAS threading for every method: the services run with one thread (see servicer.py).
     threadpool_limits(limits=1)
     if "quality" in parts:
@@ -225,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         calls = args.latency_calls or (3 if args.quick else 5)
         tpe_sizes = [100, 1000] if args.quick else [100, 1000, 5000]
         bo_sizes = [100, 500] if args.quick else [100, 500, 1000]
-        run_latency(tpe_sizes, bo_sizes, calls)
+        run_latency(tpe_sizes, bo_sizes, calls, methods)
     if "earlystop" in parts:
         run_early_stopping(seeds, args.budget or 27 * (20 if args.quick else 40))
     return 0

@@ -369,3 +369,29 @@ def test_bayesianoptimization_serves_a_long_history(serve: Callable[..., LocalSe
     ]
     got = m.assignments(client.suggest(experiment, trials, 2))
     assert len(got) == 2
+
+
+def test_bayesianoptimization_gp_hedge_is_served_by_expected_improvement(
+    serve: Callable[..., LocalService],
+) -> None:
+    client = serve("bayesianoptimization")
+    params = [m.parameter("a", "double", min=0, max=1), m.parameter("b", "double", min=-2, max=2)]
+    trials = [
+        m.trial(
+            f"h{i}",
+            {"a": str((i * 0.618) % 1), "b": str(4 * ((i * 0.382) % 1) - 2)},
+            "Succeeded",
+            {"loss": ((i * 0.618) % 1 - 0.3) ** 2},
+        )
+        for i in range(12)
+    ]
+    got = {}
+    for acq in ("gp_hedge", "EI"):
+        experiment = m.experiment(
+            f"hedge-{acq.lower()}",
+            "bayesianoptimization",
+            params,
+            settings={"random_state": "5", "acq_func": acq},
+        )
+        got[acq] = m.assignments(client.suggest(experiment, trials, 1))[0].assignment
+    assert got["gp_hedge"] == got["EI"]
