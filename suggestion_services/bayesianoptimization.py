@@ -8,12 +8,13 @@ use scikit-learn forests with the spread of the trees as uncertainty; GBRT is re
 L-BFGS-B from the best one, the best trial and a roulette of others; sampling: candidates only),
 `random_state`.
 
-Model (katib_py.suggestion.gp): Matern-5/2 ARD kernel with MAP hyperparameters, inputs in the
-unit cube of katib_py.suggestion.space (log scale for logUniform, normal CDF for normal and
-logNormal, one-hot for categoricals). The loss is the objective, negated for maximize. Losses are
-standardised, and also Yeo-Johnson warped with lambda >= 0 (at most a log's compression); the
-model evidence picks plain or warped (see fit_gp). EI and PI are optimised in log form: plain EI
-underflows to a flat zero away from the incumbent, where L-BFGS-B then has no gradient.
+Model (katib_py.suggestion.gp): Matern-5/2 ARD kernel with MAP hyperparameters and a fitted
+constant mean, inputs in the unit cube of katib_py.suggestion.space (log scale for logUniform,
+normal CDF for normal and logNormal, one-hot for categoricals). The loss is the objective,
+negated for maximize. Losses are standardised, and also Yeo-Johnson warped with lambda >= 0 (at
+most a log's compression); the model evidence picks plain or warped (see fit_gp). EI and PI are
+optimised in log form: plain EI underflows to a flat zero away from the incumbent, where L-BFGS-B
+then has no gradient.
 
 gp_hedge, Katib's default, is served by log-EI. A stateless take on scikit-optimize's portfolio
 (each of EI, PI and LCB proposes, one is drawn by softmax of the predicted loss) lost to log-EI

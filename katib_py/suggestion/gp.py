@@ -8,6 +8,12 @@ the noise stays small), and both the likelihood and the posterior have exact gra
 and acquisition optimisation use L-BFGS-B without finite differences. Why not Optuna's GPSampler:
 it needs torch, which the default install does not carry.
 
+The prior mean is a constant fitted by generalised least squares (ordinary kriging), not zero:
+far from the trials the model predicts the typical loss it has seen weighted by the kernel, so on
+a loss with a high plateau (Ackley) the unexplored corners stop looking as good as the average
+trial; with a zero mean EI spent about 30 of 70 late trials there. The constant is profiled out
+of the likelihood, so the gradients keep their zero-mean form with residuals in place of targets.
+
 Inputs are in the unit cube, targets are losses standardised by the caller. Parameters are fitted
 in log space: theta = [log inverse squared length scales..., log amplitude, log(noise - MIN_NOISE)].
 """
@@ -86,7 +92,8 @@ class GaussianProcess:
         K = params.amplitude * _matern(sq)[0]
         K[np.diag_indices_from(K)] += params.noise
         self._chol = cholesky(K, lower=True)
-        self._alpha = cho_solve((self._chol, True), self.y)
+        self.prior_mean = _gls_mean(cho_solve((self._chol, True), np.ones(len(self.y))), self.y)
+        self._alpha = cho_solve((self._chol, True), self.y - self.prior_mean)
         # -log p(y, params) up to a constant shared by every model of the same y size (set by fit)
         self.neg_log_posterior = math.nan
 
@@ -129,7 +136,7 @@ class GaussianProcess:
     def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Latent mean and variance at the rows of x."""
         k = self.params.amplitude * _matern(_sq_dist(x, self.X, self.params.inverse_sq_lengthscales))[0]
-        mean = k @ self._alpha
+        mean = self.prior_mean + k @ self._alpha
         v = solve_triangular(self._chol, k.T, lower=True)
         var = self.params.amplitude - np.einsum("ij,ij->j", v, v)
         return mean, np.maximum(var, 0.0)
@@ -142,7 +149,7 @@ class GaussianProcess:
         m, dm = _matern(sq)
         k = self.params.amplitude * m
         dk = (2.0 * self.params.amplitude) * dm[:, :, None] * diff * isl  # (b, n, d)
-        mean = k @ self._alpha
+        mean = self.prior_mean + k @ self._alpha
         kinv_k = cho_solve((self._chol, True), k.T).T  # (b, n)
         var = self.params.amplitude - np.einsum("bn,bn->b", k, kinv_k)
         dmean = np.einsum("bnd,n->bd", dk, self._alpha)
@@ -150,6 +157,11 @@ class GaussianProcess:
         clipped = var <= 0.0
         dvar[clipped] = 0.0
         return mean, np.maximum(var, 0.0), dmean, dvar
+
+
+def _gls_mean(kinv_ones: np.ndarray, y: np.ndarray) -> float:
+    """The constant prior mean that maximises the likelihood (generalised least squares)."""
+    return float(kinv_ones @ y / kinv_ones.sum())
 
 
 def _sq_dist(A: np.ndarray, B: np.ndarray, isl: np.ndarray) -> np.ndarray:
@@ -172,9 +184,10 @@ def _neg_log_posterior(theta: np.ndarray, diffs: np.ndarray, y: np.ndarray) -> t
         L = cholesky(K, lower=True)
     except np.linalg.LinAlgError:
         return math.inf, np.zeros_like(theta)  # L-BFGS-B backs off from an infinite value
-    alpha = cho_solve((L, True), y)
-    log_lik = -0.5 * float(y @ alpha) - float(np.log(np.diag(L)).sum())
     K_inv = cho_solve((L, True), np.eye(n))
+    r = y - _gls_mean(K_inv.sum(axis=1), y)
+    alpha = K_inv @ r
+    log_lik = -0.5 * float(r @ alpha) - float(np.log(np.diag(L)).sum())
     W = np.outer(alpha, alpha) - K_inv  # d log_lik / dK = W / 2
     G = 0.5 * W * (p.amplitude * dm)
     grad = np.empty_like(theta)

@@ -18,6 +18,7 @@ def _data(n: int, dims: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_likelihood_gradient_matches_finite_differences() -> None:
     X, y = _data(25, 3)
+    y = y + 1.5  # off-centre, so the fitted constant mean is part of what is differentiated
     diffs = (X[:, None, :] - X[None, :, :]) ** 2
     theta = np.array([0.3, -0.5, 1.0, 0.2, -4.0])
 
@@ -44,6 +45,19 @@ def test_posterior_gradient_matches_finite_differences() -> None:
         up_mean, up_var = model.posterior(x + step)
         np.testing.assert_allclose(dmean[:, d], (up_mean - mean) / h, rtol=1e-3, atol=1e-4)
         np.testing.assert_allclose(dvar[:, d], (up_var - var) / h, rtol=1e-3, atol=1e-4)
+
+
+def test_far_from_the_data_the_mean_reverts_to_the_fitted_constant_not_to_zero() -> None:
+    # Why: with a zero prior mean, unexplored corners of a loss with a high plateau (Ackley) look
+    # as good as the average trial, and EI spends a third of the budget there.
+    rng = np.random.default_rng(3)
+    X = rng.random((30, 2)) * 0.3
+    y = 2.0 + 0.5 * np.sin(25.0 * X[:, 0])
+    model = gp.GaussianProcess.fit(X, y)
+    assert abs(model.prior_mean - 2.0) < 0.5
+    far_mean, far_var = model.posterior(np.array([[1.0, 1.0]]))
+    assert far_mean[0] == pytest.approx(model.prior_mean, abs=0.05)
+    assert far_var[0] == pytest.approx(model.params.amplitude, rel=0.05)
 
 
 def test_fit_ranks_the_relevant_input_shortest_and_keeps_every_input_in_play() -> None:
