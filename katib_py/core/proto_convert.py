@@ -222,3 +222,64 @@ def rules_from_proto(rules: list[api_pb2.EarlyStoppingRule]) -> list[EarlyStoppi
         )
         for r in rules
     ]
+
+
+class MalformedRequest(ValueError):
+    """The bytes are not a well-formed protobuf message at the top level."""
+
+
+def split_request(data: bytes, trials_field: int = 2) -> tuple[bytes, list[bytes]]:
+    """The inverse of join_request: `data`'s other fields, and each trial's serialised Trial, in order.
+
+    Why: a service can then parse only the trials it has not seen (see TrialConverter) instead of
+    parsing the whole request and re-encoding every trial to look it up. Only the top level is
+    read; a malformed trial is found when it is parsed.
+    """
+    trials_tag = (trials_field << 3) | 2  # one byte for the fields of these requests
+    head: list[bytes] = []
+    trials: list[bytes] = []
+    i, end = 0, len(data)
+    try:
+        while i < end:
+            start = i
+            if data[i] == trials_tag:  # the fast path: nearly every byte of a long request
+                length = data[i + 1]
+                i += 2
+                if length >= 0x80:
+                    length, i = _varint(data, i - 1)
+                if i + length > end:
+                    raise MalformedRequest(f"field {trials_field} runs {i + length - end} bytes past the end")
+                trials.append(data[i : i + length])
+                i += length
+                continue
+            tag, i = _varint(data, i)
+            field, wire_type = tag >> 3, tag & 7
+            if field == 0:
+                raise MalformedRequest(f"field number 0 at byte {start}")
+            if wire_type == 2:
+                length, i = _varint(data, i)
+                i += length
+            elif wire_type == 0:
+                _, i = _varint(data, i)
+            elif wire_type in (1, 5):
+                i += 8 if wire_type == 1 else 4
+            else:
+                raise MalformedRequest(f"field {field} has wire type {wire_type}, which no field here uses")
+            if i > end:
+                raise MalformedRequest(f"field {field} runs {i - end} bytes past the end")
+            head.append(data[start:i])
+    except IndexError:
+        raise MalformedRequest(f"truncated field at byte {start}") from None
+    return b"".join(head), trials
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while i < len(data) and shift < 64:
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, i
+        shift += 7
+    raise MalformedRequest(f"truncated or overlong varint before byte {i}")

@@ -9,7 +9,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from threadpoolctl import threadpool_limits
 
-from katib_py.proto import api_pb2_grpc
+from katib_py.proto import api_pb2, api_pb2_grpc
 from katib_py.suggestion.algorithm import (
     EarlyStoppingAlgorithm,
     ServiceOptions,
@@ -73,7 +73,7 @@ def start_service(
     if isinstance(algo, EarlyStoppingAlgorithm):
         api_pb2_grpc.add_EarlyStoppingServicer_to_server(EarlyStoppingServicer(algo), server)
     else:
-        api_pb2_grpc.add_SuggestionServicer_to_server(SuggestionServicer(algo), server)
+        _add_suggestion_servicer(SuggestionServicer(algo), server)
     health_servicer = health.HealthServicer()
     for service in ("", HEALTH_SERVICE_NAME):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
@@ -84,3 +84,26 @@ def start_service(
         raise OSError(f"cannot listen on {address}")
     server.start()
     return RunningService(server, port, health_servicer, algo)
+
+
+def _add_suggestion_servicer(servicer: SuggestionServicer, server: grpc.Server) -> None:
+    """As the generated add_SuggestionServicer_to_server, but GetSuggestions gets the request's bytes.
+
+    The servicer splits them into trials and parses only the ones it has not seen (Katib resends the
+    whole history on every call).
+    """
+    handlers = {
+        "GetSuggestions": grpc.unary_unary_rpc_method_handler(
+            servicer.GetSuggestionsSerialised,
+            request_deserializer=None,
+            response_serializer=api_pb2.GetSuggestionsReply.SerializeToString,
+        ),
+        "ValidateAlgorithmSettings": grpc.unary_unary_rpc_method_handler(
+            servicer.ValidateAlgorithmSettings,
+            request_deserializer=api_pb2.ValidateAlgorithmSettingsRequest.FromString,
+            response_serializer=api_pb2.ValidateAlgorithmSettingsReply.SerializeToString,
+        ),
+    }
+    name = api_pb2.DESCRIPTOR.services_by_name["Suggestion"].full_name
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
+    server.add_registered_method_handlers(name, handlers)

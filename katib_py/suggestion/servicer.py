@@ -7,7 +7,9 @@ import threading
 from typing import NoReturn
 
 import grpc
+from google.protobuf.message import DecodeError
 
+from katib_py.core.proto_convert import MalformedRequest, split_request
 from katib_py.proto import api_pb2, api_pb2_grpc
 from katib_py.suggestion.algorithm import (
     END_REACHED_SETTING,
@@ -37,11 +39,34 @@ class SuggestionServicer(api_pb2_grpc.SuggestionServicer):
     def GetSuggestions(
         self, request: api_pb2.GetSuggestionsRequest, context: grpc.ServicerContext
     ) -> api_pb2.GetSuggestionsReply:
+        trials = [t.SerializeToString(deterministic=True) for t in request.trials]
+        return self._suggest(request, trials, context)
+
+    def GetSuggestionsSerialised(
+        self, data: bytes, context: grpc.ServicerContext
+    ) -> api_pb2.GetSuggestionsReply:
+        """GetSuggestions on the request as received: only trials not seen in the last call are parsed."""
+        try:
+            head_bytes, trials = split_request(data)
+            head = api_pb2.GetSuggestionsRequest.FromString(head_bytes)
+        except (MalformedRequest, DecodeError) as exc:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"malformed GetSuggestionsRequest: {exc}")
+        return self._suggest(head, trials, context)
+
+    def _suggest(
+        self,
+        request: api_pb2.GetSuggestionsRequest,
+        serialised_trials: list[bytes],
+        context: grpc.ServicerContext,
+    ) -> api_pb2.GetSuggestionsReply:
         try:
             view = ExperimentView.from_proto(request.experiment)
             count = max(int(request.current_request_number), 0)
             with self._lock:
-                trials = self._converter.convert(view.name, view.metric, request.trials)
+                try:
+                    trials = self._converter.convert_serialised(view.name, view.metric, serialised_trials)
+                except DecodeError as exc:
+                    raise InvalidArgument(f"malformed trial in GetSuggestionsRequest: {exc}") from exc
                 self.algorithm.validate(view)
                 proposal = self.algorithm.suggest(view, trials, count)
         except InvalidArgument as exc:

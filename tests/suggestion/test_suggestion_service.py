@@ -15,6 +15,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2
 
+from katib_py.controller.services import method_path
 from katib_py.dbmanager.server import DBManagerServer
 from katib_py.dbmanager.settings import load
 from katib_py.localcluster.cluster import LocalCluster
@@ -47,6 +48,35 @@ def test_health_serves_katib_probe_name_and_overall(serve: Serve) -> None:
 def test_early_stopping_service_has_health_too(serve: Serve) -> None:
     service = serve("medianstop")
     assert service.client.health_status("") == health_pb2.HealthCheckResponse.SERVING
+
+
+GOOD_HEAD = api_pb2.GetSuggestionsRequest(
+    experiment=m.experiment("ok", "random", [m.parameter("x", "double", min=0, max=1)]),
+    current_request_number=1,
+).SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x12\x05abc", "malformed GetSuggestionsRequest: field 2 runs 2 bytes past the end"),
+        (b"\x0a\x02\xff\xff", "malformed GetSuggestionsRequest: Error parsing message"),
+        (GOOD_HEAD + b"\x12\x02\xff\xff", "malformed trial in GetSuggestionsRequest"),
+    ],
+)
+def test_get_suggestions_rejects_malformed_bytes(serve: Serve, data: bytes, message: str) -> None:
+    service = serve("random")
+    call = service.client.channel.unary_unary(
+        method_path("Suggestion", "GetSuggestions"),
+        request_serializer=None,
+        response_deserializer=api_pb2.GetSuggestionsReply.FromString,
+    )
+    error = rpc_error(lambda: call(data, timeout=10))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert message in (error.details() or "")
+    # the service is unharmed: a good request right after is answered
+    exp = m.experiment("ok", "random", [m.parameter("x", "double", min=0, max=1)])
+    assert len(m.assignments(service.client.suggest(exp, [], 2))) == 2
 
 
 def test_default_ports() -> None:
