@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from katib_py.controller.kube import EXPERIMENTS, JOBS, TRIALS, Kube
+from katib_py.controller.kube import EXPERIMENTS, TRIALS, Kube
 from katib_py.controller.up import Stack
+from katib_py.kubeclient import JOBS
 
 NAMESPACE = "default"
 
@@ -74,7 +75,7 @@ async def run_experiment(kube: Kube, name: str, trials: int, parallelism: int) -
         await asyncio.sleep(0.02)
     t1 = time.perf_counter()
     while True:
-        exp = await kube.get(EXPERIMENTS, name, NAMESPACE)
+        exp = await kube.get_or_none(EXPERIMENTS, name, NAMESPACE)
         conditions = ((exp or {}).get("status") or {}).get("conditions") or []
         done = [c for c in conditions if c["type"] in ("Succeeded", "Failed") and c["status"] == "True"]
         if done:

@@ -10,10 +10,11 @@ from typing import Any
 
 from katib_py.api.config import KatibConfig, KatibConfigError, default_katib_config, load_katib_config
 from katib_py.controller.cache import ObjectCache
-from katib_py.controller.kube import CONFIGMAPS, ApiError, Kind, Kube
+from katib_py.controller.kube import Kube
 from katib_py.controller.services import Services, core_namespace
 from katib_py.controller.telemetry import Events, Metrics
 from katib_py.controller.workqueue import WorkQueue
+from katib_py.kubeclient import CONFIGMAPS, ApiError, Resource
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class ConfigSource:
     async def get(self) -> KatibConfig:
         if self._value is not None and time.monotonic() - self._read_at < self.ttl:
             return self._value
-        cm = await self.kube.get(CONFIGMAPS, KATIB_CONFIG_NAME, core_namespace())
+        cm = await self.kube.get_or_none(CONFIGMAPS, KATIB_CONFIG_NAME, core_namespace())
         text = ((cm or {}).get("data") or {}).get(KATIB_CONFIG_KEY)
         if text is None:
             log.warning(
@@ -75,7 +76,7 @@ class Context:
         if queue is not None:
             queue.add((namespace, name))
 
-    async def write_status(self, kind: Kind, cache_kind: str, obj: Obj, status: Obj) -> Obj:
+    async def write_status(self, kind: Resource, cache_kind: str, obj: Obj, status: Obj) -> Obj:
         """PATCH the status subresource, guarded by the resourceVersion we read; refresh the cache."""
         meta = obj["metadata"]
         patch = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": status}
@@ -89,7 +90,7 @@ class Context:
         self.cache.observe(cache_kind, updated)
         return updated
 
-    async def patch_object(self, kind: Kind, cache_kind: str, obj: Obj, patch: Obj) -> Obj:
+    async def patch_object(self, kind: Resource, cache_kind: str, obj: Obj, patch: Obj) -> Obj:
         """A merge PATCH of the main resource, guarded by resourceVersion; refresh the cache."""
         meta = obj["metadata"]
         body = {
@@ -106,8 +107,8 @@ class Context:
         self.cache.observe(cache_kind, updated)
         return updated
 
-    async def refresh(self, kind: Kind, cache_kind: str, namespace: str | None, name: str) -> Obj | None:
-        fresh = await self.kube.get(kind, name, namespace)
+    async def refresh(self, kind: Resource, cache_kind: str, namespace: str | None, name: str) -> Obj | None:
+        fresh = await self.kube.get_or_none(kind, name, namespace)
         if fresh is not None:
             self.cache.observe(cache_kind, fresh)
         return fresh

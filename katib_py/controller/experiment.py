@@ -11,7 +11,7 @@ import logging
 
 from katib_py.api.models import Experiment, Suggestion, Trial
 from katib_py.controller.context import Conflict, Context, Key, Obj, owner_reference, strip_volatile
-from katib_py.controller.kube import CONFIGMAPS, EXPERIMENTS, SUGGESTIONS, TRIALS
+from katib_py.controller.kube import EXPERIMENTS, SUGGESTIONS, TRIALS
 from katib_py.core import experiment_status as es
 from katib_py.core import suggestion_status as sst
 from katib_py.core import suggestion_sync as ss
@@ -20,6 +20,7 @@ from katib_py.core.conditions import now_time
 from katib_py.core.template import TemplateError, trial_template_text
 from katib_py.core.trial_counting import decide_trial_counts, incomplete_early_stopped
 from katib_py.core.trial_instance import build_trial
+from katib_py.kubeclient import CONFIGMAPS
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,9 @@ async def _template_text(ctx: Context, exp: Experiment) -> str:
     data: dict[str, str] | None = None
     source = template.config_map
     if template.trial_spec is None and source is not None and source.config_map_name:
-        cm = await ctx.kube.get(CONFIGMAPS, source.config_map_name, source.config_map_namespace or "default")
+        cm = await ctx.kube.get_or_none(
+            CONFIGMAPS, source.config_map_name, source.config_map_namespace or "default"
+        )
         data = None if cm is None else dict(cm.get("data") or {})
     return trial_template_text(template, lambda _name, _ns: data)
 

@@ -11,29 +11,20 @@ import time
 
 from katib_py.api.config import default_config_text
 from katib_py.api.crd import KINDS, build_crd
-from katib_py.controller.kube import (
-    CONFIGMAPS,
-    CRDS,
-    ENDPOINTS,
-    NAMESPACES,
-    SERVICES,
-    ApiError,
-    Kind,
-    Kube,
-    Obj,
-)
+from katib_py.controller.kube import Kube
+from katib_py.kubeclient import CONFIGMAPS, CRDS, ENDPOINTS, NAMESPACES, SERVICES, ApiError, Obj, Resource
 
 INJECTION_LABEL = "katib.kubeflow.org/metrics-collector-injection"
 DB_MANAGER_SERVICE = "katib-db-manager"
 DB_MANAGER_PORT = 6789
 
 
-async def apply(kube: Kube, kind: Kind, obj: Obj, namespace: str | None = None) -> Obj:
+async def apply(kube: Kube, kind: Resource, obj: Obj, namespace: str | None = None) -> Obj:
     """Create, or replace what exists (keeping its resourceVersion)."""
     created = await kube.create_if_absent(kind, obj, namespace)
     if created is not None:
         return created
-    current = await kube.get(kind, obj["metadata"]["name"], namespace)
+    current = await kube.get_or_none(kind, obj["metadata"]["name"], namespace)
     assert current is not None
     obj = {
         **obj,

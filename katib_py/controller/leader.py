@@ -18,11 +18,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from katib_py.controller.kube import ApiError, Kind, Kube
+from katib_py.controller.kube import Kube
+from katib_py.kubeclient import LEASES, ApiError
 
 log = logging.getLogger(__name__)
 
-LEASES = Kind("coordination.k8s.io", "v1", "leases", "Lease")
 DEFAULT_LEASE_NAME = "3fbc96e9.katib.kubeflow.org"
 
 
@@ -81,7 +81,7 @@ class LeaderElector:
     async def try_acquire_or_renew(self) -> bool:
         """One attempt; True when we hold the Lease afterwards."""
         now = datetime.now(UTC)
-        current = await self.kube.get(LEASES, self.name, self.namespace)
+        current = await self.kube.get_or_none(LEASES, self.name, self.namespace)
         try:
             if current is None:
                 await self.kube.create(LEASES, self._lease(now, 0), self.namespace)

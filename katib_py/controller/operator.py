@@ -26,13 +26,14 @@ from prometheus_client import CollectorRegistry, start_http_server
 from katib_py.controller.cache import EXPERIMENT_LABEL, ObjectCache
 from katib_py.controller.context import ConfigSource, Context, Key
 from katib_py.controller.experiment import reconcile_experiment
-from katib_py.controller.kube import DEPLOYMENTS, EXPERIMENTS, SUGGESTIONS, TRIALS, ApiError, Kind, Kube
+from katib_py.controller.kube import EXPERIMENTS, SUGGESTIONS, TRIALS, Kube
 from katib_py.controller.leader import LeaderElector
 from katib_py.controller.services import Services, core_namespace
 from katib_py.controller.suggestion import reconcile_suggestion
 from katib_py.controller.telemetry import Events, Metrics
 from katib_py.controller.trial import job_cache_kind, reconcile_trial
 from katib_py.controller.workqueue import WorkQueue
+from katib_py.kubeclient import DEPLOYMENTS, ApiError, Resource
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class OperatorOptions:
 
 
 def parse_trial_resource(text: str) -> tuple[str, str, str]:
-    """`Kind.version.group` (katib-config trialResources) -> (group, version, kind)."""
+    """`Resource.version.group` (katib-config trialResources) -> (group, version, kind)."""
     kind, _, rest = text.partition(".")
     version, _, group = rest.partition(".")
     return group, version, kind
@@ -89,7 +90,7 @@ class Operator:
             metrics=Metrics(self.registry, self.cache),
             config=ConfigSource(kube),
         )
-        self.job_kinds: list[Kind] = []
+        self.job_kinds: list[Resource] = []
         self.ready = asyncio.Event()
 
     # ---------------------------------------------------------------- watch events
@@ -141,7 +142,7 @@ class Operator:
             self.ctx.enqueue("trials", _ns_name(obj)[0], owner)
 
     def register_handlers(self, registry: kopf.OperatorRegistry) -> None:
-        def register(kind: Kind, fn: Callable[..., None]) -> None:
+        def register(kind: Resource, fn: Callable[..., None]) -> None:
             kopf.on.event(
                 kind.group, kind.version, kind.plural, registry=registry, id=f"katib-{kind.plural}"
             )(fn)
@@ -172,7 +173,7 @@ class Operator:
 
     async def initial_sync(self) -> None:
         """Fill the cache once before any decision is taken."""
-        kinds: list[tuple[str, Kind]] = [
+        kinds: list[tuple[str, Resource]] = [
             ("experiments", EXPERIMENTS),
             ("suggestions", SUGGESTIONS),
             ("trials", TRIALS),

@@ -15,8 +15,9 @@ from typing import TypeVar
 import grpc
 from grpc import aio
 
-from katib_py.controller.kube import SERVICES, Kube
+from katib_py.controller.kube import Kube
 from katib_py.core.observation import MetricLog
+from katib_py.kubeclient import SERVICES
 from katib_py.proto import api_pb2, api_pb2_grpc
 
 R = TypeVar("R", api_pb2.GetSuggestionsReply, api_pb2.GetEarlyStoppingRulesReply)
@@ -60,7 +61,7 @@ class Services:
         if all(p.isdigit() for p in parts) or host in ("localhost",):
             return address
         name, namespace = parts[0], parts[1] if len(parts) > 1 else "default"
-        svc = await self.kube.get(SERVICES, name, namespace)
+        svc = await self.kube.get_or_none(SERVICES, name, namespace)
         ip = ((svc or {}).get("spec") or {}).get("clusterIP")
         if not ip or ip == "None":
             raise ServiceUnavailable(f"service {namespace}/{name} has no address yet")

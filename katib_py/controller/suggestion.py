@@ -13,18 +13,7 @@ import logging
 from katib_py.api.config import KatibConfig
 from katib_py.api.models import AlgorithmSetting, Experiment, Suggestion, Trial
 from katib_py.controller.context import Conflict, Context, Key, Obj, strip_volatile
-from katib_py.controller.kube import (
-    DEPLOYMENTS,
-    PVCS,
-    PVS,
-    ROLEBINDINGS,
-    ROLES,
-    SERVICEACCOUNTS,
-    SERVICES,
-    SUGGESTIONS,
-    ApiError,
-    Kind,
-)
+from katib_py.controller.kube import SUGGESTIONS
 from katib_py.controller.services import ServiceUnavailable, db_manager_address
 from katib_py.core import suggestion_resources as sr
 from katib_py.core import suggestion_status as sst
@@ -37,6 +26,17 @@ from katib_py.core.proto_convert import (
     join_request,
     request_chunk,
     rules_from_proto,
+)
+from katib_py.kubeclient import (
+    DEPLOYMENTS,
+    PVCS,
+    PVS,
+    ROLEBINDINGS,
+    ROLES,
+    SERVICEACCOUNTS,
+    SERVICES,
+    ApiError,
+    Resource,
 )
 from katib_py.proto import api_pb2
 
@@ -246,7 +246,7 @@ async def _ensure_resources(ctx: Context, s: Suggestion, config: KatibConfig) ->
     _ENSURED.add(memo_key)
 
 
-async def _create(ctx: Context, kind: Kind, obj: Obj, namespace: str | None) -> None:
+async def _create(ctx: Context, kind: Resource, obj: Obj, namespace: str | None) -> None:
     try:
         await ctx.kube.create_if_absent(kind, obj, namespace)
     except ApiError as exc:

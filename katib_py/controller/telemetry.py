@@ -18,8 +18,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from katib_py.controller.cache import ObjectCache
-from katib_py.controller.kube import EVENTS, Kube
+from katib_py.controller.kube import Kube
 from katib_py.core.conditions import now_time
+from katib_py.kubeclient import EVENTS
 
 log = logging.getLogger(__name__)
 COMPONENT = "katib-py-controller"

@@ -14,13 +14,14 @@ from datetime import UTC, datetime, timedelta
 
 from katib_py.api.models import Trial
 from katib_py.controller.context import Conflict, Context, Key, Obj, owner_reference, strip_volatile
-from katib_py.controller.kube import TRIALS, ApiError, Kind
+from katib_py.controller.kube import TRIALS
 from katib_py.controller.services import ServiceUnavailable
 from katib_py.core import trial_status as ts
 from katib_py.core.conditions import now_time
 from katib_py.core.job_status import evaluate_job_status
 from katib_py.core.observation import reduce_metric_logs
 from katib_py.core.trial_instance import TRIAL_FINALIZER
+from katib_py.kubeclient import ApiError, Resource
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ PUSH_KINDS = ("Push", "None")
 _FINISHED_SEEN: dict[str, float] = {}
 
 
-def job_cache_kind(kind: Kind) -> str:
+def job_cache_kind(kind: Resource) -> str:
     return f"{kind.plural}.{kind.version}.{kind.group}" if kind.group else f"{kind.plural}.{kind.version}"
 
 
@@ -91,7 +92,7 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     cache_kind = job_cache_kind(job_kind)
     job = ctx.cache.get(cache_kind, namespace, name)
     if job is None and cache_kind not in ctx.watched_jobs:
-        job = await ctx.kube.get(job_kind, name, namespace)
+        job = await ctx.kube.get_or_none(job_kind, name, namespace)
     completed = ts.is_completed(trial)
     if job is not None and _controller_uid(job) not in (None, meta.get("uid")):
         # The job of an earlier trial of the same name (deleted by hand and recreated): let it go

@@ -22,8 +22,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from katib_py.kubeclient import ENDPOINTS, SERVICES, ApiError, KubeClient
+
 from .apiserver import ApiServer
-from .client import ENDPOINTS, SERVICES, ApiError, KubeClient
 from .controllers import ControllerManager
 from .kubelet import Kubelet
 from .kubelet.logs import LogNotFound
@@ -118,7 +119,11 @@ class LocalCluster:
         self.port = self.server.port
         self.server.write_kubeconfig(self.kubeconfig)
         self.client = KubeClient(
-            self.server.url, self.server.token, ssl_context=self.server.client_ssl_context()
+            self.server.url,
+            authorization=f"Bearer {self.server.token}",
+            ssl_context=self.server.client_ssl_context(),
+            user_agent="katib-py-localcluster",
+            request_timeout=None,
         )
         self.controllers = ControllerManager(self.client, job_backoff_base=self.job_backoff_base)
         await self.controllers.start()

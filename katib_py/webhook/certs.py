@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from katib_py.controller.kube import Kind, Kube
+from katib_py.controller.kube import Kube
+from katib_py.kubeclient import SECRETS
 
-SECRETS = Kind("", "v1", "secrets", "Secret")
 DEFAULT_SECRET_NAME = "katib-webhook-cert"
 DEFAULT_SERVICE_NAME = "katib-controller"
 CA_COMMON_NAME = "katib-ca"
@@ -146,7 +146,7 @@ async def ensure_certificate(
 ) -> CertBundle:
     """The serving certificate from the Secret, generated (and stored) when missing or unusable."""
     hostnames = service_dns_names(service_name, namespace) + list(extra_hostnames or [])
-    secret = await kube.get(SECRETS, secret_name, namespace)
+    secret = await kube.get_or_none(SECRETS, secret_name, namespace)
     if secret is not None:
         data = secret.get("data") or {}
         try:

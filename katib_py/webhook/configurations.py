@@ -12,7 +12,8 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from katib_py.controller.kube import Kind, Kube
+from katib_py.controller.kube import Kube
+from katib_py.kubeclient import Resource
 from katib_py.webhook.handlers import (
     EXPERIMENT_DEFAULTER,
     EXPERIMENT_VALIDATOR,
@@ -23,14 +24,14 @@ from katib_py.webhook.handlers import (
 from katib_py.webhook.server import HANDLER_PATHS
 
 CONFIGURATION_NAME = "katib.kubeflow.org"
-MUTATING_CONFIGURATIONS = Kind(
+MUTATING_CONFIGURATIONS = Resource(
     "admissionregistration.k8s.io",
     "v1",
     "mutatingwebhookconfigurations",
     "MutatingWebhookConfiguration",
     False,
 )
-VALIDATING_CONFIGURATIONS = Kind(
+VALIDATING_CONFIGURATIONS = Resource(
     "admissionregistration.k8s.io",
     "v1",
     "validatingwebhookconfigurations",
@@ -138,7 +139,7 @@ async def write_configurations(
         endpoint, operator_username=operator_username, timeout_seconds=timeout_seconds
     )
     for kind, obj in ((MUTATING_CONFIGURATIONS, mutating), (VALIDATING_CONFIGURATIONS, validating)):
-        existing = await kube.get(kind, CONFIGURATION_NAME)
+        existing = await kube.get_or_none(kind, CONFIGURATION_NAME)
         if existing is None:
             await kube.create(kind, obj)
         else:
@@ -150,7 +151,7 @@ async def patch_ca_bundle(kube: Kube, ca_pem: bytes, name: str = CONFIGURATION_N
     encoded = base64.b64encode(ca_pem).decode("ascii")
     patched = 0
     for kind in (MUTATING_CONFIGURATIONS, VALIDATING_CONFIGURATIONS):
-        existing = await kube.get(kind, name)
+        existing = await kube.get_or_none(kind, name)
         if existing is None:
             continue
         ops = [

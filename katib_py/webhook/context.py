@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass, field
 
 from katib_py.api.config import KatibConfig, KatibConfigError, default_katib_config, load_katib_config
-from katib_py.controller.kube import CONFIGMAPS, Kube
+from katib_py.controller.kube import Kube
+from katib_py.kubeclient import CONFIGMAPS
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class WebhookContext:
 
         A cluster without the ConfigMap gets the packaged default (the one `katib-py up` installs).
         """
-        cm = await self.client().get(CONFIGMAPS, KATIB_CONFIG_NAME, self.core_namespace)
+        cm = await self.client().get_or_none(CONFIGMAPS, KATIB_CONFIG_NAME, self.core_namespace)
         text = ((cm or {}).get("data") or {}).get(KATIB_CONFIG_KEY)
         if text is None:
             return default_katib_config()

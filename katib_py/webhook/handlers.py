@@ -25,13 +25,14 @@ from pydantic import ValidationError
 from katib_py.api.defaults import default_patch
 from katib_py.api.models import Experiment, Suggestion, Trial
 from katib_py.api.validation import FieldError, load_experiment, validate_experiment
-from katib_py.controller.kube import CONFIGMAPS, NAMESPACES, PVS, SUGGESTIONS, TRIALS, ApiError
+from katib_py.controller.kube import SUGGESTIONS, TRIALS
 from katib_py.core.pod_injection import (
     EXPERIMENT_LABEL,
     SUGGESTION_TRIAL_DIR_SETTING,
     InjectionError,
     mutate_trial_pod,
 )
+from katib_py.kubeclient import CONFIGMAPS, NAMESPACES, PVS, ApiError
 from katib_py.webhook.context import CONTEXT, WebhookContext
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ async def experiment_review_errors(
     """(HTTP code, messages) for an Experiment under admission; no messages when it is accepted."""
     kube = ctx.client()
     name = (raw.get("metadata") or {}).get("name") or ""
-    ns_obj = await kube.get(NAMESPACES, namespace)
+    ns_obj = await kube.get_or_none(NAMESPACES, namespace)
     labels = ((ns_obj or {}).get("metadata") or {}).get("labels") or {}
     if labels.get(INJECTION_LABEL) != INJECTION_ENABLED:
         return 400, [
@@ -105,7 +106,7 @@ async def experiment_review_errors(
         algorithm = spec.algorithm.algorithm_name if spec.algorithm else ""
         pv_name = f"{name}-{algorithm}-{namespace}"
         try:
-            pv = await kube.get(PVS, pv_name)
+            pv = await kube.get_or_none(PVS, pv_name)
         except ApiError as exc:
             return 400, [f"Cannot create the Experiment: {name} in namespace: {namespace}, error: {exc}"]
         if pv is not None:
@@ -122,7 +123,7 @@ async def _prefetch_template(exp: Experiment, kube: Any) -> dict[tuple[str, str,
     ns, cm, path = source.config_map_namespace or "", source.config_map_name or "", source.template_path or ""
     if not (ns and cm and path):
         return {}
-    obj = await kube.get(CONFIGMAPS, cm, ns)
+    obj = await kube.get_or_none(CONFIGMAPS, cm, ns)
     text = ((obj or {}).get("data") or {}).get(path) if obj is not None else None
     return {(ns, cm, path): text}
 
@@ -147,7 +148,7 @@ async def find_trial_job(
             continue
         try:
             rest = await kube.kind_for(api_version, kind)
-            parent = await kube.get(rest, owner_name, namespace if rest.namespaced else None)
+            parent = await kube.get_or_none(rest, owner_name, namespace if rest.namespaced else None)
         except ApiError:
             continue
         if parent is None:
@@ -169,7 +170,7 @@ async def pod_review(
         return None
     _kind, trial_name = found
     kube = ctx.client()
-    trial_obj = await kube.get(TRIALS, trial_name, namespace)
+    trial_obj = await kube.get_or_none(TRIALS, trial_name, namespace)
     if trial_obj is None:
         raise kopf.AdmissionError(
             f"Trial {namespace}/{trial_name} that owns the pod's job was not found", code=500
@@ -178,7 +179,7 @@ async def pod_review(
     experiment = ((trial.metadata.labels if trial.metadata else None) or {}).get(EXPERIMENT_LABEL, "")
     suggestion: Suggestion | None = None
     if experiment:
-        suggestion_obj = await kube.get(SUGGESTIONS, experiment, namespace)
+        suggestion_obj = await kube.get_or_none(SUGGESTIONS, experiment, namespace)
         suggestion = Suggestion.load(suggestion_obj) if suggestion_obj else None
     trial_dir, claim, earlystop = _suggestion_facts(suggestion, namespace)
     try:

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
-from katib_py.controller.kube import Kind, Kube
+from katib_py.controller.kube import Kube
+from katib_py.kubeclient import CRDS
 from katib_py.localcluster.cluster import LocalCluster
 from katib_py.localcluster.testing import local_cluster_fixture
 from katib_py.webhook import context
 
 REPO = Path(__file__).resolve().parents[2]
-CRDS = Kind("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False)
 
 webhook_cluster = local_cluster_fixture("webhook_cluster", scope="session")
 
@@ -62,7 +62,7 @@ async def kube(cluster: LocalCluster) -> AsyncIterator[Kube]:
 
 
 async def make_namespace(kube: Kube, labelled: bool = True) -> str:
-    from katib_py.controller.kube import NAMESPACES
+    from katib_py.kubeclient import NAMESPACES
 
     name = f"ns-{uuid.uuid4().hex[:8]}"
     labels = {"katib.kubeflow.org/metrics-collector-injection": "enabled"} if labelled else {}

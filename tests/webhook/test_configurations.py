@@ -82,7 +82,7 @@ async def test_write_then_rewrite_and_patch_ca_bundle(kube: Kube) -> None:
         await write_configurations(
             kube, WebhookEndpoint(url="http://127.0.0.1:2"), operator_username=OPERATOR
         )
-        stored = await kube.get(MUTATING_CONFIGURATIONS, CONFIGURATION_NAME)
+        stored = await kube.get_or_none(MUTATING_CONFIGURATIONS, CONFIGURATION_NAME)
         assert stored is not None
         assert [h["clientConfig"]["url"] for h in stored["webhooks"]] == [
             "http://127.0.0.1:2/mutate-experiment",
@@ -90,7 +90,7 @@ async def test_write_then_rewrite_and_patch_ca_bundle(kube: Kube) -> None:
         ]
         assert await patch_ca_bundle(kube, b"CA PEM") == 3
         assert await patch_ca_bundle(kube, b"CA PEM") == 0
-        validating = await kube.get(VALIDATING_CONFIGURATIONS, CONFIGURATION_NAME)
+        validating = await kube.get_or_none(VALIDATING_CONFIGURATIONS, CONFIGURATION_NAME)
         assert validating is not None
         assert validating["webhooks"][0]["clientConfig"]["caBundle"] == base64.b64encode(b"CA PEM").decode()
     finally:
@@ -148,7 +148,7 @@ async def test_ensure_certificate_stores_and_reuses_the_secret(kube: Kube) -> No
     first = await certs.ensure_certificate(kube, ns)
     again = await certs.ensure_certificate(kube, ns)
     assert again == first
-    secret = await kube.get(certs.SECRETS, certs.DEFAULT_SECRET_NAME, ns)
+    secret = await kube.get_or_none(certs.SECRETS, certs.DEFAULT_SECRET_NAME, ns)
     assert secret is not None and secret["type"] == "kubernetes.io/tls"
     assert base64.b64decode(secret["data"]["tls.crt"]) == first.cert_pem
     # a certificate that does not cover the requested names is replaced in place

@@ -10,7 +10,8 @@ import jsonpatch
 import kopf
 import pytest
 
-from katib_py.controller.kube import CONFIGMAPS, JOBS, PVS, SUGGESTIONS, TRIALS, Kube
+from katib_py.controller.kube import SUGGESTIONS, TRIALS, Kube
+from katib_py.kubeclient import CONFIGMAPS, JOBS, PVS
 from katib_py.webhook import context, handlers
 from katib_py.webhook.server import handler_for_path, prepare_review
 

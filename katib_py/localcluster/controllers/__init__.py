@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from ..client import DEPLOYMENTS, ENDPOINTS, JOBS, NAMESPACES, PODS, SERVICES, KubeClient
+from katib_py.kubeclient import DEPLOYMENTS, ENDPOINTS, JOBS, NAMESPACES, PODS, SERVICES, KubeClient
+
 from .deployment import DeploymentController
 from .endpoints import EndpointsController
 from .garbage_collector import GarbageCollector

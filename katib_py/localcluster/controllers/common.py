@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from ..client import EVENTS, ApiError, KubeClient, Obj
+from katib_py.kubeclient import EVENTS, ApiError, KubeClient, Obj
 
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' rand.String alphabet (no vowels)
 

@@ -23,7 +23,8 @@ import math
 import time
 from typing import Any
 
-from ..client import DEPLOYMENTS, PODS, ApiError, KubeClient, Obj
+from katib_py.kubeclient import DEPLOYMENTS, PODS, ApiError, KubeClient, Obj
+
 from .common import (
     controller_ref,
     owner_reference,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..client import KubeClient, Resource
+from katib_py.kubeclient import KubeClient, Resource
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,6 @@ async def discover(client: KubeClient) -> list[KindInfo]:
             verbs = frozenset(r.get("verbs") or [])
             if "/" in name or not {"list", "watch"} <= verbs:
                 continue
-            res = Resource(group_name, version, name, bool(r.get("namespaced")))
+            res = Resource(group_name, version, name, r.get("kind", ""), bool(r.get("namespaced")))
             out.append(KindInfo(res, r.get("kind", ""), verbs))
     return out

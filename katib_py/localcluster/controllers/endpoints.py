@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..client import ENDPOINTS, SERVICES, ApiError, KubeClient, Obj
+from katib_py.kubeclient import ENDPOINTS, SERVICES, ApiError, KubeClient, Obj
+
 from .common import labels_match, pod_is_ready, pod_is_terminal
 from .informer import Controller, Informer, Key
 

@@ -20,7 +20,8 @@ import functools
 import logging
 from dataclasses import dataclass, field
 
-from ..client import ApiError, KubeClient, Obj, Resource
+from katib_py.kubeclient import CRDS, ApiError, KubeClient, Obj, Resource
+
 from .discovery import KindInfo, discover
 from .informer import Controller, Informer, Key
 
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
-CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False)
 
 
 @dataclass

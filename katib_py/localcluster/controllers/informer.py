@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from ..client import ApiError, KubeClient, Obj, Resource, WatchExpired
+from katib_py.kubeclient import ApiError, KubeClient, Obj, Resource, WatchExpired
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class Informer:
                 log.exception("listener failed for %s %s", self.res.plural, key_of(obj))
 
     async def _relist(self) -> str:
-        items, rv = await self.client.list(self.res)
+        items, rv = await self.client.list_with_version(self.res)
         fresh = {key_of(o): o for o in items}
         for key, old in list(self.cache.items()):
             if key not in fresh:

@@ -22,7 +22,8 @@ import logging
 import time
 from typing import Any
 
-from ..client import JOBS, PODS, ApiError, KubeClient, Obj
+from katib_py.kubeclient import JOBS, PODS, ApiError, KubeClient, Obj
+
 from .common import (
     controller_ref,
     now_iso,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..client import NAMESPACES, ApiError, KubeClient
+from katib_py.kubeclient import NAMESPACES, ApiError, KubeClient
+
 from .discovery import discover
 from .garbage_collector import GarbageCollector
 from .informer import Controller, Informer, Key
@@ -44,7 +45,7 @@ class NamespaceController(Controller):
             if not res.namespaced:
                 continue
             try:
-                items, _ = await self.client.list(res, name)
+                items = await self.client.list(res, name)
             except ApiError:
                 continue
             for obj in items:

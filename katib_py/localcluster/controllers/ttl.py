@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 
-from ..client import JOBS, KubeClient, Obj
+from katib_py.kubeclient import JOBS, KubeClient, Obj
+
 from .common import get_condition, parse_time
 from .informer import Controller, Informer, Key
 

@@ -13,7 +13,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from ..client import Obj
+from katib_py.kubeclient import Obj
+
 from .expansion import expand
 from .volumes import VolumeNotReady, field_value
 

@@ -26,7 +26,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from ..client import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES, ApiError, KubeClient, Obj
+from katib_py.kubeclient import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES, ApiError, KubeClient, Obj
+
 from ..controllers.common import record_event
 from ..controllers.informer import Informer
 from . import status as st
@@ -182,7 +183,7 @@ class Kubelet:
         await self._register_node()
         self.services.add_listener(lambda *_: self._refresh_hosts())
         self.services.start()
-        items, _ = await self.client.list(PODS)
+        items = await self.client.list(PODS)
         for pod in items:
             if self._is_lost(pod):
                 self._lost.add(pod["metadata"]["uid"])

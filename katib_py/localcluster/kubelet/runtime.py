@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..client import Obj
+from katib_py.kubeclient import Obj
+
 from . import status as st
 from .env import container_env
 from .expansion import expand_all

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..client import CONFIGMAPS, PVCS, PVS, SECRETS, ApiError, KubeClient, Obj
+from katib_py.kubeclient import CONFIGMAPS, PVCS, PVS, SECRETS, ApiError, KubeClient, Obj
 
 SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 

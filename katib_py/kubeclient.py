@@ -1,30 +1,27 @@
-"""A small typed async Kubernetes REST client (aiohttp) for the built-in controllers and kubelet.
+"""The Kubernetes REST wire: one small async client (aiohttp, plain dicts) for every part of katib-py.
 
-The controllers and the kubelet talk to the API server only through the Kubernetes REST API, as
-in a real cluster; this client is that wire, kept small on purpose: plain dicts in and out,
-`ApiError` carrying the HTTP status and the `Status` body, and `watch` that resumes by
-resourceVersion and relists on 410 Gone.
+The operator and the webhooks (katib_py.controller.kube adds credentials from kubeconfig or the
+service account, and API discovery) and the embedded cluster's controllers and kubelet
+(katib_py.localcluster) talk to an API server only through this client, as in a real cluster.
+`ApiError` carries the HTTP status and the `Status` body; `watch` raises `WatchExpired` on 410 so
+the caller relists.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import ssl
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
 
 import aiohttp
 
-log = logging.getLogger(__name__)
-
 Obj = dict[str, Any]
 PatchType = Literal["merge", "json", "strategic"]
 
-_PATCH_CONTENT_TYPES: dict[str, str] = {
+PATCH_CONTENT_TYPES: dict[str, str] = {
     "merge": "application/merge-patch+json",
     "json": "application/json-patch+json",
     "strategic": "application/strategic-merge-patch+json",
@@ -33,16 +30,23 @@ _PATCH_CONTENT_TYPES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Resource:
-    """Where a kind lives on the REST API (group "" is the core group)."""
+    """A kind's place on the REST API (group "" is the core group).
+
+    Equality is the REST path's: `kind` is a label, empty where the caller does not know it.
+    """
 
     group: str
     version: str
     plural: str
+    kind: str = field(default="", compare=False)
     namespaced: bool = True
 
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
     def path(self, namespace: str | None = None, name: str | None = None, sub: str | None = None) -> str:
-        base = f"/api/{self.version}" if not self.group else f"/apis/{self.group}/{self.version}"
-        parts = [base]
+        parts = [f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"]
         if self.namespaced and namespace:
             parts.append(f"namespaces/{quote(namespace, safe='')}")
         parts.append(self.plural)
@@ -52,29 +56,31 @@ class Resource:
             parts.append(sub)
         return "/".join(parts)
 
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
 
-
-PODS = Resource("", "v1", "pods")
-SERVICES = Resource("", "v1", "services")
-ENDPOINTS = Resource("", "v1", "endpoints")
-CONFIGMAPS = Resource("", "v1", "configmaps")
-SECRETS = Resource("", "v1", "secrets")
-NAMESPACES = Resource("", "v1", "namespaces", namespaced=False)
-NODES = Resource("", "v1", "nodes", namespaced=False)
-EVENTS = Resource("", "v1", "events")
-SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts")
-PVCS = Resource("", "v1", "persistentvolumeclaims")
-PVS = Resource("", "v1", "persistentvolumes", namespaced=False)
-JOBS = Resource("batch", "v1", "jobs")
-DEPLOYMENTS = Resource("apps", "v1", "deployments")
-REPLICASETS = Resource("apps", "v1", "replicasets")
+PODS = Resource("", "v1", "pods", "Pod")
+SERVICES = Resource("", "v1", "services", "Service")
+ENDPOINTS = Resource("", "v1", "endpoints", "Endpoints")
+CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
+SECRETS = Resource("", "v1", "secrets", "Secret")
+EVENTS = Resource("", "v1", "events", "Event")
+SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount")
+PVCS = Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
+PVS = Resource("", "v1", "persistentvolumes", "PersistentVolume", namespaced=False)
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+NODES = Resource("", "v1", "nodes", "Node", namespaced=False)
+JOBS = Resource("batch", "v1", "jobs", "Job")
+DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
+REPLICASETS = Resource("apps", "v1", "replicasets", "ReplicaSet")
+ROLES = Resource("rbac.authorization.k8s.io", "v1", "roles", "Role")
+ROLEBINDINGS = Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
+LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
+CRDS = Resource(
+    "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", namespaced=False
+)
 
 
 class ApiError(Exception):
-    """A non-2xx answer from the API server."""
+    """A non-2xx answer, with its HTTP status and `Status` body."""
 
     def __init__(self, status: int, body: Any) -> None:
         self.status = status
@@ -91,35 +97,41 @@ class WatchExpired(Exception):
     """The resourceVersion a watch asked for is gone (410); the caller must relist."""
 
 
+def is_status(exc: BaseException, *codes: int) -> bool:
+    return isinstance(exc, ApiError) and exc.status in codes
+
+
 class KubeClient:
-    """Async REST client bound to one API server URL and bearer token."""
+    """Async REST client for one API server, over one pooled aiohttp session.
+
+    `request_timeout` bounds each ordinary request (None: no bound); watches are never cut by it.
+    """
 
     def __init__(
         self,
         url: str,
-        token: str | None,
         *,
-        ssl_context: ssl.SSLContext | None = None,
-        user_agent: str = "katib-py-localcluster",
+        authorization: str | None = None,
+        ssl_context: ssl.SSLContext | bool | None = None,
+        user_agent: str = "katib-py",
+        request_timeout: float | None = 60.0,
     ) -> None:
         self.url = url.rstrip("/")
-        self.ssl_context = ssl_context
-        self.token = token
         self._headers = {"Accept": "application/json", "User-Agent": user_agent}
-        if token:
-            self._headers["Authorization"] = f"Bearer {token}"
+        if authorization:
+            self._headers["Authorization"] = authorization
+        self._ssl = ssl_context
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout, sock_connect=10)
         self._session: aiohttp.ClientSession | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                ssl=self.ssl_context if self.ssl_context is not None else True, limit=64
-            )
+            connector = aiohttp.TCPConnector(limit=64, ssl=self._ssl if self._ssl is not None else True)
             self._session = aiohttp.ClientSession(
                 headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
                 connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
             )
         return self._session
 
@@ -140,7 +152,7 @@ class KubeClient:
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": content_type} if data is not None else None
         async with self.session.request(
-            method, self.url + path, params=params, data=data, headers=headers
+            method, self.url + path, params=params, data=data, headers=headers, timeout=self._timeout
         ) as resp:
             text = await resp.text()
             try:
@@ -156,6 +168,7 @@ class KubeClient:
         return result
 
     async def get_or_none(self, res: Resource, name: str, namespace: str | None = None) -> Obj | None:
+        """The object, or None when it does not exist."""
         try:
             return await self.get(res, name, namespace)
         except ApiError as exc:
@@ -163,7 +176,7 @@ class KubeClient:
                 return None
             raise
 
-    async def list(
+    async def list_with_version(
         self,
         res: Resource,
         namespace: str | None = None,
@@ -171,7 +184,7 @@ class KubeClient:
         label_selector: str | None = None,
         field_selector: str | None = None,
     ) -> tuple[list[Obj], str]:
-        """All items (following `continue`) and the list's resourceVersion."""
+        """All items (following `continue`) and the list's resourceVersion, the point to watch from."""
         params: dict[str, str] = {"limit": "500"}
         if label_selector:
             params["labelSelector"] = label_selector
@@ -186,6 +199,20 @@ class KubeClient:
             if not token:
                 return items, str(meta.get("resourceVersion", ""))
             params["continue"] = token
+
+    async def list(
+        self,
+        res: Resource,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
+        return (
+            await self.list_with_version(
+                res, namespace, label_selector=label_selector, field_selector=field_selector
+            )
+        )[0]
 
     async def watch(
         self,
@@ -233,6 +260,15 @@ class KubeClient:
         result: Obj = await self.request("POST", res.path(ns), body=obj)
         return result
 
+    async def create_if_absent(self, res: Resource, obj: Obj, namespace: str | None = None) -> Obj | None:
+        """Create; None when it already exists (409)."""
+        try:
+            return await self.create(res, obj, namespace)
+        except ApiError as exc:
+            if exc.status == 409:
+                return None
+            raise
+
     async def replace(self, res: Resource, obj: Obj, sub: str | None = None) -> Obj:
         meta = obj["metadata"]
         result: Obj = await self.request("PUT", res.path(meta.get("namespace"), meta["name"], sub), body=obj)
@@ -249,10 +285,7 @@ class KubeClient:
         sub: str | None = None,
     ) -> Obj:
         result: Obj = await self.request(
-            "PATCH",
-            res.path(namespace, name, sub),
-            body=patch,
-            content_type=_PATCH_CONTENT_TYPES[patch_type],
+            "PATCH", res.path(namespace, name, sub), body=patch, content_type=PATCH_CONTENT_TYPES[patch_type]
         )
         return result
 
@@ -276,9 +309,8 @@ class KubeClient:
         propagation: str | None = None,
         grace_period_seconds: int | None = None,
         uid: str | None = None,
-        sub: str | None = None,
-    ) -> Obj | None:
-        """Delete; returns the answer body, or None when the object is already gone (404)."""
+    ) -> bool:
+        """Delete; False when the object is already gone (404) or, given `uid`, was replaced (409)."""
         body: Obj = {"kind": "DeleteOptions", "apiVersion": "v1"}
         if propagation:
             body["propagationPolicy"] = propagation
@@ -287,13 +319,9 @@ class KubeClient:
         if uid:
             body["preconditions"] = {"uid": uid}
         try:
-            result: Obj = await self.request("DELETE", res.path(namespace, name, sub), body=body)
-            return result
+            await self.request("DELETE", res.path(namespace, name), body=body)
         except ApiError as exc:
-            if exc.status in (404, 409) and (exc.status == 404 or uid):
-                return None
+            if exc.status == 404 or (exc.status == 409 and uid):
+                return False
             raise
-
-
-async def sleep_backoff(attempt: int, cap: float = 5.0) -> None:
-    await asyncio.sleep(min(cap, 0.1 * (2 ** min(attempt, 8))))
+        return True
