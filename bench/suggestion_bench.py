@@ -151,8 +151,8 @@ def run_latency(sizes_tpe: list[int], sizes_bo: list[int], calls: int, algorithm
     ]
     print(
         "\n| history | request size (KiB) | encode whole p50 (ms) | join kept chunks p50 (ms) "
-        "| decode whole p50 (ms) | split, parse head p50 (ms) | empty gRPC call p50 (ms) "
-        "| wire total, our way: join + split + call (ms) |"
+        "| decode whole p50 (ms) | read, trials left as bytes p50 (ms) | empty gRPC call p50 (ms) "
+        "| wire total, our way: join + read + call (ms) |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for n in sorted(set(sizes_tpe) | set(sizes_bo)):
@@ -162,9 +162,9 @@ def run_latency(sizes_tpe: list[int], sizes_bo: list[int], calls: int, algorithm
             f"{1000 * t.encode_p50:.2f}",
             f"{1000 * t.join_p50:.2f}",
             f"{1000 * t.decode_p50:.2f}",
-            f"{1000 * t.split_p50:.2f}",
+            f"{1000 * t.read_p50:.2f}",
             f"{1000 * t.empty_rpc_p50:.2f}",
-            f"{1000 * (t.join_p50 + t.split_p50 + t.empty_rpc_p50):.2f}",
+            f"{1000 * (t.join_p50 + t.read_p50 + t.empty_rpc_p50):.2f}",
         ]
         print(f"| {n} | " + " | ".join(cells) + " |", flush=True)
     print(

@@ -1,4 +1,4 @@
-"""Regenerate (or check) the Python stubs of protos/api.proto with grpcio-tools.
+"""Regenerate (or check) the Python stubs of protos/*.proto with grpcio-tools.
 
 Stubs are committed so that installing katib-py needs no code generation; `--check`
 fails when they no longer match the .proto (run `make proto` to fix).
@@ -14,28 +14,26 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROTO_DIR = PACKAGE_DIR.parent.parent / "protos"
-OUTPUTS = ("api_pb2.py", "api_pb2.pyi", "api_pb2_grpc.py")
+PROTOS = (("api.proto", True), ("wire.proto", False))  # (file, has gRPC services)
+OUTPUTS = ("api_pb2.py", "api_pb2.pyi", "api_pb2_grpc.py", "wire_pb2.py", "wire_pb2.pyi")
 
 
 def generate(out_dir: Path) -> None:
     from grpc_tools import protoc  # dev dependency: only needed to regenerate
 
-    args = [
-        "grpc_tools.protoc",
-        f"-I{PROTO_DIR}",
-        f"--python_out={out_dir}",
-        f"--pyi_out={out_dir}",
-        f"--grpc_python_out={out_dir}",
-        str(PROTO_DIR / "api.proto"),
-    ]
-    if protoc.main(args) != 0:
-        raise SystemExit("protoc failed")
-    grpc_file = out_dir / "api_pb2_grpc.py"
-    # grpcio-tools emits a top-level import; make it a package import.
-    text = re.sub(
-        r"^import api_pb2 as", "from katib_py.proto import api_pb2 as", grpc_file.read_text(), flags=re.M
-    )
-    grpc_file.write_text(text)
+    for name, with_services in PROTOS:
+        args = ["grpc_tools.protoc", f"-I{PROTO_DIR}", f"--python_out={out_dir}", f"--pyi_out={out_dir}"]
+        if with_services:
+            args.append(f"--grpc_python_out={out_dir}")
+        if protoc.main([*args, str(PROTO_DIR / name)]) != 0:
+            raise SystemExit(f"protoc failed on {name}")
+    # grpcio-tools emits top-level imports of api_pb2; make them package imports.
+    for name in ("api_pb2_grpc.py", "wire_pb2.py", "wire_pb2.pyi"):
+        path = out_dir / name
+        text = re.sub(
+            r"^import api_pb2 as", "from katib_py.proto import api_pb2 as", path.read_text(), flags=re.M
+        )
+        path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:

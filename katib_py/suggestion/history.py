@@ -97,7 +97,7 @@ class TrialConverter:
 
     Katib resends every trial on every call; converting 5,000 of them field by field costs about 100 ms
     of Python. Trials are looked up by their serialised bytes, which the servicer takes straight from
-    the request (core.proto_convert.split_request), so an unchanged trial is not even parsed. Only the
+    the request (protos/wire.proto), so an unchanged trial is not even parsed. Only the
     last request's trials are kept per experiment, for the EXPERIMENTS most recent experiments.
     """
 

@@ -1,9 +1,8 @@
-import pytest
 from core_factories import experiment, trial
 
 from katib_py.api.models import AlgorithmSetting
 from katib_py.core import proto_convert as pc
-from katib_py.proto import api_pb2
+from katib_py.proto import api_pb2, wire_pb2
 
 
 def test_experiment_to_proto() -> None:
@@ -90,30 +89,14 @@ def test_joined_chunks_equal_the_request_built_whole() -> None:
         assert [t.name for t in request_type.FromString(joined).trials] == ["ok", "run", "es2"]
 
 
-def test_split_request_undoes_join_request() -> None:
+def test_wire_message_reads_a_joined_request_with_trials_left_as_bytes() -> None:
     trials = [trial("ok", "succeeded", loss="0.3"), trial("run", "running"), trial("r" * 150, "running")]
     exp = pc.experiment_to_proto(experiment())
     head = api_pb2.GetSuggestionsRequest(experiment=exp, current_request_number=300, total_request_number=7)
-    joined = pc.join_request(head, [pc.request_chunk(t, api_pb2.GetSuggestionsRequest) for t in trials])
-    head_bytes, chunks = pc.split_request(joined)
-    assert max(map(len, chunks)) >= 128 > min(map(len, chunks))  # one- and two-byte lengths
-    assert api_pb2.GetSuggestionsRequest.FromString(head_bytes) == head
-    assert [api_pb2.Trial.FromString(c) for c in chunks] == pc.trials_to_proto(trials)
-    assert pc.split_request(b"") == (b"", [])
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        (b"\x12\x05abc", "field 2 runs 2 bytes past the end"),
-        (b"\x20\xff", "truncated or overlong varint"),
-        (b"\x1b", "field 3 has wire type 3, which no field here uses"),
-        (b"\x02\x00", "field number 0 at byte 0"),
-        (b"\x29\x00\x00", "field 5 runs 6 bytes past the end"),
-        (b"\x0a\x01\x00\x12", "truncated field at byte 3"),
-        (b"\x12\x80", "truncated field at byte 0"),
-    ],
-)
-def test_split_request_names_what_is_malformed(data: bytes, message: str) -> None:
-    with pytest.raises(pc.MalformedRequest, match=message):
-        pc.split_request(data)
+    chunks = [pc.request_chunk(t, api_pb2.GetSuggestionsRequest) for t in trials]
+    read = wire_pb2.GetSuggestionsRequestTrialBytes.FromString(pc.join_request(head, chunks))
+    assert read.experiment == exp
+    assert (read.current_request_number, read.total_request_number) == (300, 7)
+    assert [api_pb2.Trial.FromString(t) for t in read.trials] == pc.trials_to_proto(trials)
+    # each trial's bytes are its chunk's payload: what the service keys unchanged trials by
+    assert [t.SerializeToString() for t in pc.trials_to_proto(trials)] == list(read.trials)

@@ -56,11 +56,21 @@ GOOD_HEAD = api_pb2.GetSuggestionsRequest(
 ).SerializeToString()
 
 
+MALFORMED = "malformed GetSuggestionsRequest"
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"\x12\x05abc", "malformed GetSuggestionsRequest: field 2 runs 2 bytes past the end"),
-        (b"\x0a\x02\xff\xff", "malformed GetSuggestionsRequest: Error parsing message"),
+        (
+            b"\x12\x05abc",
+            "malformed GetSuggestionsRequest: its 5 bytes are not a well-formed protobuf message",
+        ),
+        (
+            b"\x0a\x02\xff\xff",
+            "malformed GetSuggestionsRequest: its 4 bytes are not a well-formed protobuf message",
+        ),
+        (b"\x1b", "malformed GetSuggestionsRequest: its 1 bytes are not a well-formed protobuf message"),
         (GOOD_HEAD + b"\x12\x02\xff\xff", "malformed trial in GetSuggestionsRequest"),
     ],
 )
