@@ -6,6 +6,7 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable
+from concurrent import futures
 from dataclasses import dataclass
 
 import numpy as np
@@ -181,12 +182,11 @@ class Transport:
     join_p50: float  # the operator's way: each trial's chunk is kept, the request is a join
     decode_p50: float  # parsing the whole request
     read_p50: float  # our service's way: parse with every trial left as bytes (protos/wire.proto)
-    empty_rpc_p50: float  # a health Check round trip on loopback: the per-call gRPC cost
+    rpc_p50: float  # a loopback gRPC call carrying the request's bytes to a server that drops them
 
 
 def transport(n: int, repeats: int = 50) -> Transport:
     """What the wire adds per GetSuggestions call, measured without any algorithm work."""
-    from grpc_health.v1 import health_pb2
 
     X, y = _history(n, seed=n)
     experiment = experiment_for(FUNCTIONS["Hartmann6"], "tpe", "wire", {})
@@ -210,15 +210,7 @@ def transport(n: int, repeats: int = 50) -> Transport:
         start = time.perf_counter()
         list(wire_pb2.GetSuggestionsRequestTrialBytes.FromString(data).trials)
         read.append(time.perf_counter() - start)
-    local = LocalService.start("random")
-    try:
-        rpc = []
-        for _ in range(repeats * 4):
-            start = time.perf_counter()
-            local.client.health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10)
-            rpc.append(time.perf_counter() - start)
-    finally:
-        local.stop()
+    rpc = _loopback_call_times(data, repeats * 4)
     return Transport(
         n,
         len(data),
@@ -228,6 +220,30 @@ def transport(n: int, repeats: int = 50) -> Transport:
         statistics.median(read),
         statistics.median(rpc),
     )
+
+
+def _loopback_call_times(data: bytes, calls: int) -> list[float]:
+    """Round trips of `data` to a server on 127.0.0.1 whose handler does nothing: the gRPC part alone."""
+    import grpc
+
+    limit = [("grpc.max_receive_message_length", 2**31 - 1), ("grpc.max_send_message_length", 2**31 - 1)]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=limit)
+    sink = grpc.unary_unary_rpc_method_handler(lambda request, context: b"")
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("bench.Sink", {"Drop": sink}),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}", options=limit) as channel:
+            call = channel.unary_unary("/bench.Sink/Drop")
+            call(data, timeout=10)  # connect first
+            times = []
+            for _ in range(calls):
+                start = time.perf_counter()
+                call(data, timeout=10)
+                times.append(time.perf_counter() - start)
+            return times
+    finally:
+        server.stop(0)
 
 
 @dataclass

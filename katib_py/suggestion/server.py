@@ -89,8 +89,8 @@ def start_service(
 def _add_suggestion_servicer(servicer: SuggestionServicer, server: grpc.Server) -> None:
     """As the generated add_SuggestionServicer_to_server, but GetSuggestions gets the request's bytes.
 
-    The servicer splits them into trials and parses only the ones it has not seen (Katib resends the
-    whole history on every call).
+    The servicer reads them with every trial left serialised (protos/wire.proto) and parses only the
+    trials it has not seen (Katib resends the whole history on every call).
     """
     handlers = {
         "GetSuggestions": grpc.unary_unary_rpc_method_handler(
