@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     if "quality" in parts:
         run_quality(methods, functions, seeds, trials)
     if "latency" in parts:
-        calls = args.latency_calls or (3 if args.quick else 9)
+        calls = args.latency_calls or (4 if args.quick else 10)  # even: each path goes first half the time
         tpe_sizes = [100, 1000] if args.quick else [100, 1000, 5000]
         bo_sizes = [100, 500] if args.quick else [100, 500, 1000]
         run_latency(tpe_sizes, bo_sizes, calls, methods)
