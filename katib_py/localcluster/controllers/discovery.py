@@ -9,8 +9,7 @@ from katib_py.kubeclient import KubeClient, Resource
 
 @dataclass(frozen=True)
 class KindInfo:
-    resource: Resource
-    kind: str
+    resource: Resource  # with its kind
     verbs: frozenset[str]
 
 
@@ -39,5 +38,5 @@ async def discover(client: KubeClient) -> list[KindInfo]:
             if "/" in name or not {"list", "watch"} <= verbs:
                 continue
             res = Resource(group_name, version, name, r.get("kind", ""), bool(r.get("namespaced")))
-            out.append(KindInfo(res, r.get("kind", ""), verbs))
+            out.append(KindInfo(res, verbs))
     return out

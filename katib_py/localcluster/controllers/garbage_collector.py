@@ -139,7 +139,7 @@ class GarbageCollector(Controller):
 
     def _apply_discovery(self, infos: list[KindInfo]) -> None:
         for info in infos:
-            self.kinds[(info.resource.api_version, info.kind)] = info.resource
+            self.kinds[(info.resource.api_version, info.resource.kind)] = info.resource
             if info.resource in self.informers or info.resource.plural in ("events",):
                 continue
             inf = Informer(self.client, info.resource)
