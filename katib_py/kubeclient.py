@@ -97,10 +97,6 @@ class WatchExpired(Exception):
     """The resourceVersion a watch asked for is gone (410); the caller must relist."""
 
 
-def is_status(exc: BaseException, *codes: int) -> bool:
-    return isinstance(exc, ApiError) and exc.status in codes
-
-
 class KubeClient:
     """Async REST client for one API server, over one pooled aiohttp session.
 
