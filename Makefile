@@ -37,6 +37,7 @@ check-proto: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check katib_py suggestion_services tests bench examples
 	$(BIN)/ruff format --check katib_py suggestion_services tests bench examples
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -31,9 +31,9 @@ import psycopg
 import pymysql
 import sqlalchemy as sa
 
-from katib_py.dbmanager import rfc3339
 from katib_py.dbmanager.server import DBManagerServer
 from katib_py.dbmanager.settings import DBSettings, load
+from katib_py.kube import rfc3339
 from katib_py.metricscollector.collector import CollectorConfig, LineSource
 from katib_py.metricscollector.parse import KATIB_DEFAULT_FILTER
 from katib_py.proto import api_pb2, api_pb2_grpc

@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from katib_py.controller.kube import EXPERIMENTS, TRIALS, Kube
-from katib_py.controller.up import Stack
-from katib_py.kubeclient import JOBS
+from katib_py.api.resources import EXPERIMENTS, TRIALS
+from katib_py.kube.client import KubeClient
+from katib_py.kube.resource import JOBS
+from katib_py.local.up import Stack
 
 NAMESPACE = "default"
 
@@ -67,7 +68,9 @@ def experiment(name: str, trials: int, parallelism: int) -> dict[str, Any]:
     }
 
 
-async def run_experiment(kube: Kube, name: str, trials: int, parallelism: int) -> tuple[float, float, str]:
+async def run_experiment(
+    kube: KubeClient, name: str, trials: int, parallelism: int
+) -> tuple[float, float, str]:
     """(seconds until the first trial exists, seconds from then to the end, reason)."""
     t0 = time.perf_counter()
     await kube.create(EXPERIMENTS, experiment(name, trials, parallelism), NAMESPACE)
@@ -83,7 +86,7 @@ async def run_experiment(kube: Kube, name: str, trials: int, parallelism: int) -
         await asyncio.sleep(0.05)
 
 
-async def run_jobs(kube: Kube, prefix: str, jobs: int, parallelism: int) -> float:
+async def run_jobs(kube: KubeClient, prefix: str, jobs: int, parallelism: int) -> float:
     """The baseline: the same Jobs created directly, `parallelism` at a time."""
     t0 = time.perf_counter()
     created = 0
@@ -110,7 +113,7 @@ async def main(trials: int, levels: list[int]) -> None:
     with tempfile.TemporaryDirectory(prefix="katib-py-bench-") as tmp:
         stack = Stack(Path(tmp))
         await stack.start()
-        kube = Kube.from_kubeconfig(str(stack.kubeconfig))
+        kube = KubeClient.from_kubeconfig(str(stack.kubeconfig))
         rows = []
         try:
             # warm-up: start the suggestion service code path and the pod path once

@@ -12,24 +12,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from katib_py.api.models import KatibModel
+from katib_py.kube.meta import Key, Obj, key_of, resource_version
 
 M = TypeVar("M", bound=KatibModel)
 T = TypeVar("T")
 
-Obj = dict[str, Any]
-Key = tuple[str, str]  # (namespace, name)
-
 EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
-
-
-def _rv(obj: Obj) -> int | None:
-    text = str((obj.get("metadata") or {}).get("resourceVersion") or "")
-    return int(text) if text.isdigit() else None
-
-
-def key_of(obj: Obj) -> Key:
-    meta = obj.get("metadata") or {}
-    return (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
 
 
 class ObjectCache:
@@ -66,8 +54,8 @@ class ObjectCache:
         store = self._objects[kind]
         current = store.get(key)
         if current is not None:
-            old, new = _rv(current), _rv(obj)
-            if old is not None and new is not None and new < old:
+            old, new = resource_version(current), resource_version(obj)
+            if old and new and new < old:
                 return
             if kind == "trials":
                 self._unindex_trial(key, current)

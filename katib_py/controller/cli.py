@@ -52,15 +52,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--lease-duration", type=float, default=15.0, help="seconds a leader's Lease is valid"
     )
-    parser.add_argument("--log-level", default="INFO")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("kopf").setLevel(logging.WARNING)
     options = OperatorOptions(
         metrics_addr=args.metrics_addr,
         health_addr=args.health_addr,
@@ -88,14 +83,14 @@ def _dump_tasks() -> None:
 
 
 async def _main(options: OperatorOptions) -> int:
-    from katib_py.controller.kube import Kube
+    from katib_py.kube.client import KubeClient
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
-    operator = Operator(Kube.from_environment(), options)
+    operator = Operator(KubeClient.from_environment(), options)
     if not options.leader_elect:
         config = await operator.ctx.config.get()
         options.leader_elect = config.init.controller.enable_leader_election

@@ -4,68 +4,34 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from katib_py.api.config import KatibConfig, KatibConfigError, default_katib_config, load_katib_config
 from katib_py.controller.cache import ObjectCache
-from katib_py.controller.kube import Kube
-from katib_py.controller.services import Services, core_namespace
-from katib_py.controller.telemetry import Events, Metrics
-from katib_py.controller.workqueue import WorkQueue
-from katib_py.kubeclient import CONFIGMAPS, ApiError, Resource
+from katib_py.controller.services import Services
+from katib_py.controller.telemetry import Metrics
+from katib_py.kube.client import KubeClient
+from katib_py.kube.errors import Conflict
+from katib_py.kube.events import EventRecorder
+from katib_py.kube.resource import Resource
+from katib_py.kube.workqueue import WorkQueue
+from katib_py.settings import KatibConfigSource, Settings
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 Key = tuple[str, str]
 
-KATIB_CONFIG_NAME = "katib-config"
-KATIB_CONFIG_KEY = "katib-config.yaml"
-
-
-class ConfigSource:
-    """katib-config's runtime part is read from the ConfigMap on use (briefly cached), as in Katib."""
-
-    def __init__(self, kube: Kube, ttl: float = 2.0) -> None:
-        self.kube = kube
-        self.ttl = ttl
-        self._value: KatibConfig | None = None
-        self._read_at = 0.0
-
-    async def get(self) -> KatibConfig:
-        if self._value is not None and time.monotonic() - self._read_at < self.ttl:
-            return self._value
-        cm = await self.kube.get_or_none(CONFIGMAPS, KATIB_CONFIG_NAME, core_namespace())
-        text = ((cm or {}).get("data") or {}).get(KATIB_CONFIG_KEY)
-        if text is None:
-            log.warning(
-                "ConfigMap %s/%s not found: using the packaged default", core_namespace(), KATIB_CONFIG_NAME
-            )
-            value = default_katib_config()
-        else:
-            try:
-                value = load_katib_config(text)
-            except KatibConfigError:
-                log.exception("katib-config is invalid: using the packaged default")
-                value = default_katib_config()
-        self._value, self._read_at = value, time.monotonic()
-        return value
-
-
-class Conflict(Exception):
-    """An optimistic-concurrency write lost a race: reconcile again from fresh state."""
-
 
 @dataclass
 class Context:
-    kube: Kube
+    kube: KubeClient
+    settings: Settings
     cache: ObjectCache
     services: Services
-    events: Events
+    events: EventRecorder
     metrics: Metrics
-    config: ConfigSource
+    config: KatibConfigSource
     queues: dict[str, WorkQueue[Key]] = field(default_factory=dict)
     # cache kinds of the job kinds the operator watches (katib-config trialResources)
     watched_jobs: set[str] = field(default_factory=set)
@@ -82,10 +48,8 @@ class Context:
         patch = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": status}
         try:
             updated = await self.kube.patch(kind, meta["name"], patch, meta.get("namespace"), sub="status")
-        except ApiError as exc:
-            if exc.status == 409:
-                await self.refresh(kind, cache_kind, meta.get("namespace"), meta["name"])
-                raise Conflict(str(exc)) from exc
+        except Conflict:
+            await self.refresh(kind, cache_kind, meta.get("namespace"), meta["name"])
             raise
         self.cache.observe(cache_kind, updated)
         return updated
@@ -99,10 +63,8 @@ class Context:
         }
         try:
             updated = await self.kube.patch(kind, meta["name"], body, meta.get("namespace"))
-        except ApiError as exc:
-            if exc.status == 409:
-                await self.refresh(kind, cache_kind, meta.get("namespace"), meta["name"])
-                raise Conflict(str(exc)) from exc
+        except Conflict:
+            await self.refresh(kind, cache_kind, meta.get("namespace"), meta["name"])
             raise
         self.cache.observe(cache_kind, updated)
         return updated
@@ -112,18 +74,6 @@ class Context:
         if fresh is not None:
             self.cache.observe(cache_kind, fresh)
         return fresh
-
-
-def owner_reference(obj: Obj, *, controller: bool = True) -> Obj:
-    meta = obj["metadata"]
-    return {
-        "apiVersion": obj.get("apiVersion"),
-        "kind": obj.get("kind"),
-        "name": meta["name"],
-        "uid": meta.get("uid"),
-        "controller": controller,
-        "blockOwnerDeletion": True,
-    }
 
 
 def strip_volatile(status: Obj | None) -> Obj:

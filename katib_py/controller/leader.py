@@ -18,30 +18,19 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from katib_py.controller.kube import Kube
-from katib_py.kubeclient import LEASES, ApiError
+from katib_py.kube.client import KubeClient
+from katib_py.kube.errors import ApiError
+from katib_py.kube.resource import LEASES
+from katib_py.kube.rfc3339 import format_micro_time, parse_time
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_NAME = "3fbc96e9.katib.kubeflow.org"
 
 
-def _micro_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def lease_expired(lease: dict[str, Any], now: datetime) -> bool:
     spec = lease.get("spec") or {}
-    renewed = _parse(spec.get("renewTime")) or _parse(spec.get("acquireTime"))
+    renewed = parse_time(spec.get("renewTime")) or parse_time(spec.get("acquireTime"))
     duration = int(spec.get("leaseDurationSeconds") or 15)
     return renewed is None or renewed + timedelta(seconds=duration) < now
 
@@ -49,7 +38,7 @@ def lease_expired(lease: dict[str, Any], now: datetime) -> bool:
 class LeaderElector:
     def __init__(
         self,
-        kube: Kube,
+        kube: KubeClient,
         namespace: str,
         name: str = DEFAULT_LEASE_NAME,
         *,
@@ -72,8 +61,8 @@ class LeaderElector:
             "spec": {
                 "holderIdentity": self.identity,
                 "leaseDurationSeconds": int(self.duration),
-                "acquireTime": acquired or _micro_time(now),
-                "renewTime": _micro_time(now),
+                "acquireTime": acquired or format_micro_time(now),
+                "renewTime": format_micro_time(now),
                 "leaseTransitions": transitions,
             },
         }

@@ -23,17 +23,22 @@ from typing import Any
 import kopf
 from prometheus_client import CollectorRegistry, start_http_server
 
+from katib_py.api.resources import EXPERIMENTS, KATIB_KINDS, SUGGESTIONS, TRIALS
 from katib_py.controller.cache import EXPERIMENT_LABEL, ObjectCache
-from katib_py.controller.context import ConfigSource, Context, Key
+from katib_py.controller.context import Context, Key
 from katib_py.controller.experiment import reconcile_experiment
-from katib_py.controller.kube import EXPERIMENTS, SUGGESTIONS, TRIALS, Kube
 from katib_py.controller.leader import LeaderElector
-from katib_py.controller.services import Services, core_namespace
+from katib_py.controller.services import Services
 from katib_py.controller.suggestion import reconcile_suggestion
-from katib_py.controller.telemetry import Events, Metrics
+from katib_py.controller.telemetry import COMPONENT, Metrics
 from katib_py.controller.trial import job_cache_kind, reconcile_trial
-from katib_py.controller.workqueue import WorkQueue
-from katib_py.kubeclient import DEPLOYMENTS, ApiError, Resource
+from katib_py.kube.client import KubeClient
+from katib_py.kube.errors import ApiError
+from katib_py.kube.events import EventRecorder
+from katib_py.kube.meta import controller_name, key_of
+from katib_py.kube.resource import DEPLOYMENTS, Resource
+from katib_py.kube.workqueue import WorkQueue
+from katib_py.settings import KatibConfigSource, Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,31 +69,23 @@ def parse_trial_resource(text: str) -> tuple[str, str, str]:
     return group, version, kind
 
 
-def _owner(obj: dict[str, Any], kind: str) -> str | None:
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("kind") == kind and ref.get("controller"):
-            return str(ref.get("name"))
-    return None
-
-
-def _ns_name(obj: dict[str, Any]) -> tuple[str, str]:
-    meta = obj.get("metadata") or {}
-    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
-
-
 class Operator:
-    def __init__(self, kube: Kube, options: OperatorOptions) -> None:
+    def __init__(self, kube: KubeClient, options: OperatorOptions, settings: Settings | None = None) -> None:
         self.kube = kube
         self.options = options
+        self.settings = settings or Settings.from_env()
+        for kind in KATIB_KINDS:
+            kube.remember_kind(kind)
         self.cache = ObjectCache()
         self.registry = CollectorRegistry()
         self.ctx = Context(
             kube=kube,
+            settings=self.settings,
             cache=self.cache,
-            services=Services(kube),
-            events=Events(kube),
+            services=Services(kube, self.settings.db_manager.address),
+            events=EventRecorder(kube, COMPONENT),
             metrics=Metrics(self.registry, self.cache),
-            config=ConfigSource(kube),
+            config=KatibConfigSource(kube, self.settings.core_namespace),
         )
         self.job_kinds: list[Resource] = []
         self.ready = asyncio.Event()
@@ -108,21 +105,21 @@ class Operator:
     def on_experiment(self, event: dict[str, Any], **_: Any) -> None:
         obj = self._observe("experiments", event)
         if obj is not None:
-            ns, name = _ns_name(obj)
+            ns, name = key_of(obj)
             self.ctx.enqueue("experiments", ns, name)
             self.ctx.enqueue("suggestions", ns, name)
 
     def on_suggestion(self, event: dict[str, Any], **_: Any) -> None:
         obj = self._observe("suggestions", event)
         if obj is not None:
-            ns, name = _ns_name(obj)
+            ns, name = key_of(obj)
             self.ctx.enqueue("suggestions", ns, name)
             self.ctx.enqueue("experiments", ns, name)
 
     def on_trial(self, event: dict[str, Any], **_: Any) -> None:
         obj = self._observe("trials", event)
         if obj is not None:
-            ns, name = _ns_name(obj)
+            ns, name = key_of(obj)
             self.ctx.enqueue("trials", ns, name)
             experiment = ((obj.get("metadata") or {}).get("labels") or {}).get(EXPERIMENT_LABEL)
             if experiment:
@@ -131,15 +128,15 @@ class Operator:
 
     def on_deployment(self, event: dict[str, Any], **_: Any) -> None:
         obj = event.get("object")
-        if isinstance(obj, dict) and (owner := _owner(obj, "Suggestion")):
+        if isinstance(obj, dict) and (owner := controller_name(obj, "Suggestion")):
             self._observe("deployments", event)
-            self.ctx.enqueue("suggestions", _ns_name(obj)[0], owner)
+            self.ctx.enqueue("suggestions", key_of(obj)[0], owner)
 
     def on_job(self, cache_kind: str, event: dict[str, Any], **_: Any) -> None:
         obj = event.get("object")
-        if isinstance(obj, dict) and (owner := _owner(obj, "Trial")):
+        if isinstance(obj, dict) and (owner := controller_name(obj, "Trial")):
             self._observe(cache_kind, event)
-            self.ctx.enqueue("trials", _ns_name(obj)[0], owner)
+            self.ctx.enqueue("trials", key_of(obj)[0], owner)
 
     def register_handlers(self, registry: kopf.OperatorRegistry) -> None:
         def register(kind: Resource, fn: Callable[..., None]) -> None:
@@ -182,15 +179,15 @@ class Operator:
         kinds += [(job_cache_kind(k), k) for k in self.job_kinds]
         for cache_kind, kind in kinds:
             for obj in await self.kube.list(kind):
-                if cache_kind == "deployments" and not _owner(obj, "Suggestion"):
+                if cache_kind == "deployments" and not controller_name(obj, "Suggestion"):
                     continue
                 self.cache.observe(cache_kind, obj)
         for obj in self.cache.all("experiments"):
-            self.ctx.enqueue("experiments", *_ns_name(obj))
+            self.ctx.enqueue("experiments", *key_of(obj))
         for obj in self.cache.all("suggestions"):
-            self.ctx.enqueue("suggestions", *_ns_name(obj))
+            self.ctx.enqueue("suggestions", *key_of(obj))
         for obj in self.cache.all("trials"):
-            self.ctx.enqueue("trials", *_ns_name(obj))
+            self.ctx.enqueue("trials", *key_of(obj))
 
     def build_queues(self) -> None:
         reconcilers: dict[str, Callable[[Context, Key], Awaitable[float | None]]] = {
@@ -213,7 +210,7 @@ class Operator:
     async def setup_webhooks(self, settings: kopf.OperatorSettings) -> None:
         from katib_py import webhook
 
-        webhook.configure(kube=self.kube)
+        webhook.configure(kube=self.kube, settings=self.settings)
         opts = self.options
         if opts.webhook_insecure:
             server = webhook.KatibWebhookServer(addr=opts.webhook_addr, port=opts.webhook_port, insecure=True)
@@ -223,7 +220,7 @@ class Operator:
         else:
             from pathlib import Path
 
-            namespace = core_namespace()
+            namespace = self.settings.core_namespace
             bundle = await webhook.certs.ensure_certificate(self.kube, namespace)
             certfile, keyfile = bundle.write(Path("/tmp/cert"))
             server = webhook.KatibWebhookServer(
@@ -271,7 +268,9 @@ class Operator:
         lost = False
         try:
             if self.options.leader_elect:
-                elector = LeaderElector(self.kube, core_namespace(), duration=self.options.lease_duration)
+                elector = LeaderElector(
+                    self.kube, self.settings.core_namespace, duration=self.options.lease_duration
+                )
                 acquire_task = asyncio.create_task(elector.acquire())
                 await asyncio.wait({acquire_task, stop_task, kopf_task}, return_when=asyncio.FIRST_COMPLETED)
                 if not acquire_task.done():

@@ -8,34 +8,18 @@ address of its ready endpoint).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TypeVar
 
 import grpc
 from grpc import aio
 
-from katib_py.controller.kube import Kube
 from katib_py.core.observation import MetricLog
-from katib_py.kubeclient import SERVICES
+from katib_py.kube.client import KubeClient
+from katib_py.kube.resource import SERVICES
 from katib_py.proto import api_pb2, api_pb2_grpc
 
 R = TypeVar("R", api_pb2.GetSuggestionsReply, api_pb2.GetEarlyStoppingRulesReply)
-
-DB_MANAGER_SERVICE = "katib-db-manager"
-DB_MANAGER_PORT = 6789
-
-
-def core_namespace() -> str:
-    return os.environ.get("KATIB_CORE_NAMESPACE", "kubeflow")
-
-
-def db_manager_address() -> str:
-    """`katib-db-manager.<core namespace>:6789`, as Katib's sidecars and services are given it."""
-    ns = os.environ.get("KATIB_DB_MANAGER_SERVICE_NAMESPACE", core_namespace())
-    port = os.environ.get("KATIB_DB_MANAGER_SERVICE_PORT", str(DB_MANAGER_PORT))
-    name = os.environ.get("KATIB_DB_MANAGER_SERVICE_IP", DB_MANAGER_SERVICE)
-    return f"{name}.{ns}:{port}" if "." not in name else f"{name}:{port}"
 
 
 class ServiceUnavailable(Exception):
@@ -50,8 +34,9 @@ class ValidationFailure:
 class Services:
     """Resolves service addresses and keeps one channel per target."""
 
-    def __init__(self, kube: Kube) -> None:
+    def __init__(self, kube: KubeClient, db_manager_address: str) -> None:
         self.kube = kube
+        self.db_manager_address = db_manager_address
         self._channels: dict[str, aio.Channel] = {}
 
     async def resolve(self, address: str) -> str:
@@ -82,7 +67,7 @@ class Services:
     # ---------------------------------------------------------------- db-manager
 
     async def _db(self) -> api_pb2_grpc.DBManagerStub:
-        return api_pb2_grpc.DBManagerStub(self.channel(await self.resolve(db_manager_address())))
+        return api_pb2_grpc.DBManagerStub(self.channel(await self.resolve(self.db_manager_address)))
 
     async def observation_logs(self, trial_name: str, metric_names: list[str]) -> list[MetricLog]:
         """GetObservationLog once per metric (objective first), concatenated."""

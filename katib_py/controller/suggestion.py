@@ -12,13 +12,12 @@ import logging
 
 from katib_py.api.config import KatibConfig
 from katib_py.api.models import AlgorithmSetting, Experiment, Suggestion, Trial
-from katib_py.controller.context import Conflict, Context, Key, Obj, strip_volatile
-from katib_py.controller.kube import SUGGESTIONS
-from katib_py.controller.services import ServiceUnavailable, db_manager_address
+from katib_py.api.resources import SUGGESTIONS
+from katib_py.controller.context import Context, Key, Obj, strip_volatile
+from katib_py.controller.services import ServiceUnavailable
 from katib_py.core import suggestion_resources as sr
 from katib_py.core import suggestion_status as sst
 from katib_py.core import suggestion_sync as ss
-from katib_py.core.conditions import now_time
 from katib_py.core.proto_convert import (
     TrialsRequest,
     early_stopping_to_proto,
@@ -27,7 +26,8 @@ from katib_py.core.proto_convert import (
     request_chunk,
     rules_from_proto,
 )
-from katib_py.kubeclient import (
+from katib_py.kube.errors import ApiError, Conflict
+from katib_py.kube.resource import (
     DEPLOYMENTS,
     PVCS,
     PVS,
@@ -35,9 +35,9 @@ from katib_py.kubeclient import (
     ROLES,
     SERVICEACCOUNTS,
     SERVICES,
-    ApiError,
     Resource,
 )
+from katib_py.kube.rfc3339 import now_time
 from katib_py.proto import api_pb2
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ async def _sync_assignments(
                 es_address,
                 join_request(
                     api_pb2.GetEarlyStoppingRulesRequest(
-                        experiment=exp_proto, db_manager_address=db_manager_address()
+                        experiment=exp_proto, db_manager_address=ctx.settings.db_manager.address
                     ),
                     chunks(api_pb2.GetEarlyStoppingRulesRequest),
                 ),

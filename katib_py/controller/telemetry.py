@@ -1,4 +1,4 @@
-"""Kubernetes events and Prometheus metrics, with Katib's names (spec 7.6).
+"""Prometheus metrics (and the operator's event source name), with Katib's names (spec 7.6).
 
 Counters count what this process saw happen; the `*_current` gauges are computed from the object
 cache at scrape time, so they are right after a restart too.
@@ -6,23 +6,15 @@ cache at scrape time, so they are right after a restart too.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import secrets
 from collections import Counter as Tally
 from collections.abc import Iterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from katib_py.controller.cache import ObjectCache
-from katib_py.controller.kube import Kube
-from katib_py.core.conditions import now_time
-from katib_py.kubeclient import EVENTS
 
-log = logging.getLogger(__name__)
 COMPONENT = "katib-py-controller"
 
 
@@ -65,50 +57,3 @@ class _CurrentCollector(Collector):
             for (namespace, status), count in sorted(tally.items()):
                 family.add_metric([namespace, status], count)
             yield family
-
-
-class Events:
-    """Posts core/v1 Events about objects without holding up the reconcile that emits them."""
-
-    def __init__(self, kube: Kube) -> None:
-        self.kube = kube
-        self._pending: set[asyncio.Task[None]] = set()
-
-    def emit(self, obj: dict[str, Any], reason: str, message: str, *, warning: bool = False) -> None:
-        task = asyncio.create_task(self._post(obj, reason, message, "Warning" if warning else "Normal"))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def _post(self, obj: dict[str, Any], reason: str, message: str, type_: str) -> None:
-        meta = obj.get("metadata") or {}
-        namespace = meta.get("namespace") or "default"
-        now = now_time()
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": f"{meta.get('name')}.{secrets.token_hex(8)}", "namespace": namespace},
-            "involvedObject": {
-                "apiVersion": obj.get("apiVersion"),
-                "kind": obj.get("kind"),
-                "name": meta.get("name"),
-                "namespace": namespace,
-                "uid": meta.get("uid"),
-                "resourceVersion": meta.get("resourceVersion"),
-            },
-            "reason": reason,
-            "message": message,
-            "type": type_,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
-            "source": {"component": COMPONENT},
-            "reportingComponent": COMPONENT,
-        }
-        try:
-            await self.kube.create(EVENTS, event, namespace)
-        except Exception as exc:
-            log.debug("event %s on %s not posted: %s", reason, meta.get("name"), exc)
-
-    async def drain(self) -> None:
-        if self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)

@@ -13,15 +13,17 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from katib_py.api.models import Trial
-from katib_py.controller.context import Conflict, Context, Key, Obj, owner_reference, strip_volatile
-from katib_py.controller.kube import TRIALS
+from katib_py.api.resources import TRIALS
+from katib_py.controller.context import Context, Key, Obj, strip_volatile
 from katib_py.controller.services import ServiceUnavailable
 from katib_py.core import trial_status as ts
-from katib_py.core.conditions import now_time
 from katib_py.core.job_status import evaluate_job_status
 from katib_py.core.observation import reduce_metric_logs
 from katib_py.core.trial_instance import TRIAL_FINALIZER
-from katib_py.kubeclient import ApiError, Resource
+from katib_py.kube.errors import ApiError, Conflict
+from katib_py.kube.meta import owner_reference
+from katib_py.kube.resource import Resource
+from katib_py.kube.rfc3339 import now_time, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -207,11 +209,8 @@ async def _update_observation(ctx: Context, body: Obj, trial: Trial) -> Obj:
 
 def _finished_at(job: Obj, uid: str) -> datetime:
     """When the job finished: its completionTime, else when this process first saw it finished."""
-    stamp = (job.get("status") or {}).get("completionTime")
-    if isinstance(stamp, str):
-        try:
-            return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        except ValueError:
-            pass
+    finished = parse_time((job.get("status") or {}).get("completionTime"))
+    if finished is not None:
+        return finished
     first = _FINISHED_SEEN.setdefault(uid, time.monotonic())
     return datetime.now(UTC) - timedelta(seconds=time.monotonic() - first)

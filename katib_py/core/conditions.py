@@ -8,21 +8,13 @@ All functions are pure: `now` is passed in, lists are copied, never mutated.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from typing import cast
 
 from katib_py.api.models import Condition
+from katib_py.kube import meta
 
 TRUE = "True"
 FALSE = "False"
-
-
-def format_time(moment: datetime) -> str:
-    """metav1.Time on the wire: RFC 3339 in UTC, whole seconds."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def now_time() -> str:
-    return format_time(datetime.now(UTC))
 
 
 def get_condition(conditions: list[Condition] | None, condition_type: str) -> Condition | None:
@@ -50,22 +42,22 @@ def set_condition(
     message: str,
     now: str,
 ) -> list[Condition]:
-    """The conditions after setting one, with Katib's remove-and-re-append rule."""
-    current = get_condition(conditions, condition_type)
-    if current is not None and current.status == status and current.reason == reason:
-        return list(conditions or [])
-    transition = now
-    if current is not None and current.status == status and current.last_transition_time:
-        transition = current.last_transition_time
-    new = Condition(
-        type=condition_type,
-        status=status,
-        reason=reason,
-        message=message,
-        last_update_time=now,
-        last_transition_time=transition,
+    """The conditions after setting one, with Katib's remove-and-re-append rule.
+
+    A change of message alone changes nothing (Katib compares status and reason only).
+    """
+    changed = meta.set_condition(
+        [cast(meta.Condition, c.dump()) for c in conditions or []],
+        condition_type,
+        status,
+        reason,
+        message,
+        now=now,
+        stamp="lastUpdateTime",
+        same_when=("status", "reason"),
+        move_to_end=True,
     )
-    return [*remove_condition(conditions, condition_type), new]
+    return [Condition.load(dict(c)) for c in changed]
 
 
 def last_condition_type(conditions: list[Condition] | None) -> str | None:

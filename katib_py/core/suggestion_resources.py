@@ -13,6 +13,8 @@ from typing import Any
 
 from katib_py.api.config import DEFAULT_VOLUME_MOUNT_PATH, EarlyStoppingConfig, KatibConfig, SuggestionConfig
 from katib_py.api.models import API_VERSION, Suggestion
+from katib_py.kube import meta as kmeta
+from katib_py.kube.meta import OwnerReference
 
 SUGGESTION_PORT = 6789
 SUGGESTION_PORT_NAME = "suggestion-api"
@@ -61,15 +63,9 @@ def suggestion_labels(s: Suggestion) -> dict[str, str]:
     return {LABEL_DEPLOYMENT: resource_name(s), LABEL_EXPERIMENT: _name(s), LABEL_SUGGESTION: _name(s)}
 
 
-def owner_reference(s: Suggestion) -> Obj:
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "Suggestion",
-        "name": _name(s),
-        "uid": (s.metadata.uid if s.metadata else None) or "",
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
+def owner_reference(s: Suggestion) -> OwnerReference:
+    uid = (s.metadata.uid if s.metadata else None) or ""
+    return kmeta.owner_reference({"metadata": {"name": _name(s), "uid": uid}}, API_VERSION, "Suggestion")
 
 
 def _meta(s: Suggestion, name: str, *, with_labels: bool = True) -> Obj:

@@ -15,7 +15,6 @@ trial deleted by hand is not run again.
 from __future__ import annotations
 
 import random
-import string
 from dataclasses import dataclass
 
 from katib_py.api.models import (
@@ -28,9 +27,9 @@ from katib_py.api.models import (
     TrialAssignment,
 )
 from katib_py.core import trial_status as ts
+from katib_py.kube.meta import random_suffix
 
 SUGGESTION_END_REACHED = "suggestion_end_reached"
-_NAME_ALPHABET = string.ascii_lowercase + string.digits
 
 
 def _status(suggestion: Suggestion) -> SuggestionStatus:
@@ -87,9 +86,9 @@ def suggestion_end_reached(suggestion: Suggestion | None, trial_names: set[str])
 
 
 def new_trial_name(suggestion_name: str, rng: random.Random, taken: set[str]) -> str:
-    """`<suggestion>-<8 random lowercase alphanumerics>`, unique among `taken`."""
+    """`<suggestion>-<rand.String(8)>`, unique among `taken` (Katib: utilrand.String(8))."""
     while True:
-        name = f"{suggestion_name}-{''.join(rng.choice(_NAME_ALPHABET) for _ in range(8))}"
+        name = f"{suggestion_name}-{random_suffix(8, rng)}"
         if name not in taken:
             return name
 

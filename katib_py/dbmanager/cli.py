@@ -34,7 +34,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = DBManagerServer(db_settings.load(db_url=args.db_url), args.listen, args.connect_timeout)
     stop = threading.Event()
 

@@ -11,8 +11,8 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.exc import SQLAlchemyError
 
-from katib_py.dbmanager import rfc3339
 from katib_py.dbmanager.store import LogRow, ObservationStore
+from katib_py.kube import rfc3339
 from katib_py.proto import api_pb2, api_pb2_grpc
 
 log = logging.getLogger(__name__)

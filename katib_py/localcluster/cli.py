@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import faulthandler
-import logging
 import os
 import signal
 import sys
@@ -28,8 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     up.add_argument("--port", type=int, default=0, help="API server port on 127.0.0.1 (default: a free port)")
     up.add_argument("--in-memory", action="store_true", help="keep API objects in memory only")
-    up.add_argument("-v", "--verbose", action="store_true")
-    up.set_defaults(func=cmd_up)
+    up.set_defaults(func=cmd_up, log_default="WARNING")
     down = sub.add_parser("down", help="stop a control plane started with `cluster up`")
     down.add_argument("--data-dir", type=Path, default=None)
     down.add_argument("--timeout", type=float, default=60.0)
@@ -43,10 +41,6 @@ def _pid_file(data_dir: Path) -> Path:
 def cmd_up(args: argparse.Namespace) -> int:
     from .cluster import LocalCluster
 
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     data_dir = (args.data_dir or default_data_dir()).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     pid_file = _pid_file(data_dir)

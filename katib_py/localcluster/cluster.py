@@ -22,7 +22,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from katib_py.kubeclient import ENDPOINTS, SERVICES, ApiError, KubeClient
+from katib_py.kube.client import KubeClient
+from katib_py.kube.errors import ApiError
+from katib_py.kube.resource import ENDPOINTS, SERVICES
 
 from .apiserver import ApiServer
 from .controllers import ControllerManager
@@ -57,7 +59,7 @@ class _LogProvider:
             async for chunk in self.kubelet.read_log(namespace, pod, container, follow, tail_lines, previous):
                 yield chunk
         except LogNotFound as exc:
-            from .apiserver import errors
+            from katib_py.kube import errors
 
             raise errors.bad_request(str(exc)) from None
 

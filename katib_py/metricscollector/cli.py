@@ -9,7 +9,6 @@ means TensorFlowEvent. `-kind` may say it explicitly.
 from __future__ import annotations
 
 import argparse
-import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -127,7 +126,6 @@ def config_from_args(args: argparse.Namespace) -> CollectorConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     collector = Collector(config_from_args(args))
     try:
         return collector.run()

@@ -22,7 +22,7 @@ from types import FrameType
 
 import grpc
 
-from katib_py.dbmanager import rfc3339
+from katib_py.kube import rfc3339
 from katib_py.metricscollector.parse import JsonParser, MalformedLine, Observation, TextParser
 from katib_py.metricscollector.pns import MainProcessWatch, pid_file, terminate_children
 from katib_py.metricscollector.reporter import Reporter

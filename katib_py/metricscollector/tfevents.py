@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 import numpy
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-from katib_py.dbmanager import rfc3339
+from katib_py.kube import rfc3339
 from katib_py.metricscollector.parse import Observation, format_number
 
 _F = descriptor_pb2.FieldDescriptorProto

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import grpc
 
-from katib_py.dbmanager import rfc3339
+from katib_py.kube import rfc3339
 from katib_py.proto import api_pb2, api_pb2_grpc
 
 

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from katib_py.controller.kube import Kube
-from katib_py.kubeclient import SECRETS
+from katib_py.kube.client import KubeClient
+from katib_py.kube.resource import SECRETS
 
 DEFAULT_SECRET_NAME = "katib-webhook-cert"
 DEFAULT_SERVICE_NAME = "katib-controller"
@@ -137,7 +137,7 @@ def is_usable(bundle: CertBundle, hostnames: list[str], *, now: dt.datetime | No
 
 
 async def ensure_certificate(
-    kube: Kube,
+    kube: KubeClient,
     namespace: str,
     *,
     service_name: str = DEFAULT_SERVICE_NAME,

@@ -12,8 +12,8 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from katib_py.controller.kube import Kube
-from katib_py.kubeclient import Resource
+from katib_py.kube.client import KubeClient
+from katib_py.kube.resource import Resource
 from katib_py.webhook.handlers import (
     EXPERIMENT_DEFAULTER,
     EXPERIMENT_VALIDATOR,
@@ -132,7 +132,7 @@ def build_configurations(
 
 
 async def write_configurations(
-    kube: Kube, endpoint: WebhookEndpoint, *, operator_username: str | None, timeout_seconds: int = 10
+    kube: KubeClient, endpoint: WebhookEndpoint, *, operator_username: str | None, timeout_seconds: int = 10
 ) -> None:
     """Create the two configurations, or replace their webhooks when they exist."""
     mutating, validating = build_configurations(
@@ -146,7 +146,7 @@ async def write_configurations(
             await kube.patch(kind, CONFIGURATION_NAME, {"webhooks": obj["webhooks"]})
 
 
-async def patch_ca_bundle(kube: Kube, ca_pem: bytes, name: str = CONFIGURATION_NAME) -> int:
+async def patch_ca_bundle(kube: KubeClient, ca_pem: bytes, name: str = CONFIGURATION_NAME) -> int:
     """Set `caBundle` on every webhook of both configurations named `name`; how many were patched."""
     encoded = base64.b64encode(ca_pem).decode("ascii")
     patched = 0

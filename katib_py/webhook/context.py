@@ -6,79 +6,58 @@ handlers at their own API server. Defaults come from the environment variables K
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
 from dataclasses import dataclass, field
+from typing import Any
 
-from katib_py.api.config import KatibConfig, KatibConfigError, default_katib_config, load_katib_config
-from katib_py.controller.kube import Kube
-from katib_py.kubeclient import CONFIGMAPS
+from katib_py.api.config import KatibConfig
+from katib_py.kube.client import KubeClient
+from katib_py.settings import KatibConfigSource, Settings
 
 log = logging.getLogger(__name__)
 
-KATIB_CONFIG_NAME = "katib-config"
-KATIB_CONFIG_KEY = "katib-config.yaml"
-DEFAULT_CORE_NAMESPACE = "kubeflow"
 OPERATOR_SERVICE_ACCOUNT = "katib-controller"
 NATIVE_SIDECAR_MIN_MINOR = 29  # native sidecars are on by default from Kubernetes 1.29
-
-
-def core_namespace_from_env() -> str:
-    return os.environ.get("KATIB_CORE_NAMESPACE") or DEFAULT_CORE_NAMESPACE
-
-
-def db_manager_address_from_env() -> str:
-    """Katib's GetDBManagerAddr: `<name>.<namespace>:<port>` from KATIB_DB_MANAGER_SERVICE_*."""
-    namespace = os.environ.get("KATIB_DB_MANAGER_SERVICE_NAMESPACE") or core_namespace_from_env()
-    name = os.environ.get("KATIB_DB_MANAGER_SERVICE_IP") or "katib-db-manager"
-    port = os.environ.get("KATIB_DB_MANAGER_SERVICE_PORT") or "6789"
-    return f"{name}.{namespace}:{port}" if namespace else f"{name}:{port}"
-
-
-def _bool_env(name: str) -> bool | None:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return None
-    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass
 class WebhookContext:
     """The cluster and settings the admission handlers work with."""
 
-    kube: Kube | None = None
-    core_namespace: str = field(default_factory=core_namespace_from_env)
-    db_manager_address: str = field(default_factory=db_manager_address_from_env)
-    # Pods created by this user are never mutated (the matchCondition Katib's configuration has).
-    operator_username: str | None = field(default_factory=lambda: os.environ.get("KATIB_OPERATOR_USERNAME"))
-    # None: decided from the API server's version (native sidecars from 1.29 on).
-    native_sidecar: bool | None = field(default_factory=lambda: _bool_env("KATIB_NATIVE_SIDECAR"))
+    kube: KubeClient | None = None
+    settings: Settings = field(default_factory=Settings.from_env)
+    # None until decided from the API server's version (settings.native_sidecar unset).
+    detected_native_sidecar: bool | None = None
 
-    def client(self) -> Kube:
+    @property
+    def core_namespace(self) -> str:
+        return self.settings.core_namespace
+
+    @property
+    def db_manager_address(self) -> str:
+        return self.settings.db_manager.address
+
+    @property
+    def operator_username(self) -> str | None:
+        return self.settings.operator_username
+
+    def client(self) -> KubeClient:
         if self.kube is None:
-            self.kube = Kube.from_environment()
+            self.kube = KubeClient.from_environment(user_agent="katib-py-webhook")
         return self.kube
 
     async def katib_config(self) -> KatibConfig:
-        """The runtime katib-config, read from the cluster on every use as Katib does.
-
-        A cluster without the ConfigMap gets the packaged default (the one `katib-py up` installs).
-        """
-        cm = await self.client().get_or_none(CONFIGMAPS, KATIB_CONFIG_NAME, self.core_namespace)
-        text = ((cm or {}).get("data") or {}).get(KATIB_CONFIG_KEY)
-        if text is None:
-            return default_katib_config()
-        try:
-            return load_katib_config(text)
-        except KatibConfigError:
-            log.exception("katib-config in %s is invalid; using the packaged default", self.core_namespace)
-            return default_katib_config()
+        """The runtime katib-config, read from the cluster on every use as Katib does."""
+        return await KatibConfigSource(self.client(), self.core_namespace, ttl=0).get()
 
     async def use_native_sidecar(self) -> bool:
-        if self.native_sidecar is None:
+        if self.settings.native_sidecar is not None:
+            return self.settings.native_sidecar
+        if self.detected_native_sidecar is None:
             info = await self.client().request("GET", "/version")
-            self.native_sidecar = supports_native_sidecars(info)
-        return self.native_sidecar
+            self.detected_native_sidecar = supports_native_sidecars(info)
+        return self.detected_native_sidecar
 
 
 def supports_native_sidecars(version_info: dict[str, object] | None) -> bool:
@@ -95,10 +74,17 @@ def supports_native_sidecars(version_info: dict[str, object] | None) -> bool:
 CONTEXT = WebhookContext()
 
 
-def configure(**settings: object) -> WebhookContext:
-    """Replace the handlers' context fields (e.g. `kube=`, `native_sidecar=`); returns the context."""
-    for key, value in settings.items():
-        if not hasattr(CONTEXT, key):
-            raise TypeError(f"unknown webhook setting {key!r}")
-        setattr(CONTEXT, key, value)
+def configure(
+    *, kube: KubeClient | None = None, settings: Settings | None = None, **overrides: Any
+) -> WebhookContext:
+    """Point the handlers at a cluster (`kube=`) and settings (`settings=`, or single fields of
+    `Settings` such as `core_namespace=`, `native_sidecar=`); returns the context."""
+    if kube is not None:
+        CONTEXT.kube = kube
+    base = settings or CONTEXT.settings
+    if overrides:
+        base = dataclasses.replace(base, **overrides)
+    if settings is not None or overrides:
+        CONTEXT.settings = base
+        CONTEXT.detected_native_sidecar = None
     return CONTEXT

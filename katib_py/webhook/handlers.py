@@ -24,15 +24,16 @@ from pydantic import ValidationError
 
 from katib_py.api.defaults import default_patch
 from katib_py.api.models import Experiment, Suggestion, Trial
+from katib_py.api.resources import SUGGESTIONS, TRIALS
 from katib_py.api.validation import FieldError, load_experiment, validate_experiment
-from katib_py.controller.kube import SUGGESTIONS, TRIALS
 from katib_py.core.pod_injection import (
     EXPERIMENT_LABEL,
     SUGGESTION_TRIAL_DIR_SETTING,
     InjectionError,
     mutate_trial_pod,
 )
-from katib_py.kubeclient import CONFIGMAPS, NAMESPACES, PVS, ApiError
+from katib_py.kube.errors import ApiError
+from katib_py.kube.resource import CONFIGMAPS, NAMESPACES, PVS
 from katib_py.webhook.context import CONTEXT, WebhookContext
 
 log = logging.getLogger(__name__)

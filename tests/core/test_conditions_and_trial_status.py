@@ -1,10 +1,10 @@
 from datetime import UTC, datetime, timedelta
 
-from core_factories import T0, T1, T2, trial
-
 from katib_py.api.models import Condition
 from katib_py.core import trial_status as ts
 from katib_py.core.conditions import get_condition, set_condition
+
+from .core_factories import T0, T1, T2, trial
 
 
 def test_set_condition_appends_and_moves_changed_condition_last() -> None:

@@ -1,7 +1,7 @@
-from core_factories import T1, T2, experiment, trial
-
 from katib_py.api.models import ExperimentStatus
 from katib_py.core import experiment_status as es
+
+from .core_factories import T1, T2, experiment, trial
 
 
 def _conditions(status: ExperimentStatus) -> list[tuple[str | None, str | None, str | None]]:

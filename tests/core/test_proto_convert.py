@@ -1,8 +1,8 @@
-from core_factories import experiment, trial
-
 from katib_py.api.models import AlgorithmSetting
 from katib_py.core import proto_convert as pc
 from katib_py.proto import api_pb2, wire_pb2
+
+from .core_factories import experiment, trial
 
 
 def test_experiment_to_proto() -> None:

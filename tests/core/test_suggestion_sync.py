@@ -1,10 +1,10 @@
 import json
 import random
 
-from core_factories import suggestion, trial
-
 from katib_py.api.models import AlgorithmSetting, EarlyStoppingRule
 from katib_py.core import suggestion_sync as ss
+
+from .core_factories import suggestion, trial
 
 
 def test_wanted_requests_is_cumulative_and_idempotent() -> None:

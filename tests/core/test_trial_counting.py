@@ -1,6 +1,6 @@
-from core_factories import T0, T1, T2, experiment, trial
-
 from katib_py.core.trial_counting import decide_trial_counts, incomplete_early_stopped
+
+from .core_factories import T0, T1, T2, experiment, trial
 
 
 def test_fills_up_to_parallel() -> None:

@@ -18,7 +18,12 @@ from katib_py.dbmanager.server import DBManagerServer
 from katib_py.dbmanager.settings import DBSettings, load
 from katib_py.proto import api_pb2_grpc
 
-BACKENDS = ["sqlite", "mariadb", "postgresql"]
+# MariaDB and PostgreSQL on 127.0.0.1 (`pytest -m "not db"` runs without them; CI runs all).
+BACKENDS = [
+    "sqlite",
+    pytest.param("mariadb", marks=pytest.mark.db),
+    pytest.param("postgresql", marks=pytest.mark.db),
+]
 
 
 def private_database(backend: str, tmp_path: Path) -> Iterator[str]:

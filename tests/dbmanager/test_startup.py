@@ -60,6 +60,7 @@ def test_unreachable_mariadb_is_retried_not_fatal(db_manager_factory: Any) -> No
     assert health(dbm) == health_pb2.HealthCheckResponse.NOT_SERVING
 
 
+@pytest.mark.db
 def test_katib_created_table_is_kept_and_indexed(mariadb_url: str, db_manager_factory: Any) -> None:
     database = mariadb_url.rsplit("/", 1)[1].split("?")[0]
     conn = pymysql.connect(host="127.0.0.1", user="root", database=database, autocommit=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 import pymysql
+import pytest
 from tensorboardX import SummaryWriter
 
 
@@ -180,6 +181,7 @@ def test_db_manager_killed_and_restarted_during_run_loses_and_duplicates_nothing
     run_through_outages(tmp_path, writer_script, dbm, collector, observations, wait_until, outage)
 
 
+@pytest.mark.db
 def test_mariadb_connections_killed_during_run_loses_and_duplicates_nothing(
     tmp_path: Path,
     writer_script: Path,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from katib_py.dbmanager import rfc3339
+from katib_py.kube import rfc3339
 from katib_py.sdk import report_metrics
 
 

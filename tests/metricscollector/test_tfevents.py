@@ -10,7 +10,7 @@ from tensorboardX import SummaryWriter
 from tensorboardX.proto.summary_pb2 import Summary
 from tensorboardX.proto.tensor_pb2 import TensorProto
 
-from katib_py.dbmanager import rfc3339
+from katib_py.kube import rfc3339
 from katib_py.metricscollector.tfevents import TFEventDirectory, metric_matches
 
 

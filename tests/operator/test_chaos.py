@@ -8,9 +8,10 @@ import signal
 
 import grpc
 import pytest
-from operator_e2e import Stack, condition, shell_experiment
 
 from katib_py.proto import api_pb2, api_pb2_grpc
+
+from .operator_e2e import Stack, condition, shell_experiment
 
 pytestmark = pytest.mark.e2e
 

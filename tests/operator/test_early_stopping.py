@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from operator_e2e import Stack, condition, gated_experiment
+
+from .operator_e2e import Stack, condition, gated_experiment
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-from operator_e2e import Stack, condition
+
+from .operator_e2e import Stack, condition
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,8 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from operator_e2e import Stack, condition, shell_experiment, start_stack, stop_stack
+
+from .operator_e2e import Stack, condition, shell_experiment, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 

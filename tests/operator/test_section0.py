@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from operator_e2e import Stack, condition, gated_experiment, last_condition
+
+from .operator_e2e import Stack, condition, gated_experiment, last_condition
 
 pytestmark = pytest.mark.e2e
 

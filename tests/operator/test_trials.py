@@ -6,9 +6,10 @@ import urllib.request
 
 import pytest
 import yaml
-from operator_e2e import GRACE_SECONDS, Stack, condition, last_condition, shell_experiment
 
 from katib_py.controller.operator import health_endpoint
+
+from .operator_e2e import GRACE_SECONDS, Stack, condition, last_condition, shell_experiment
 
 pytestmark = pytest.mark.e2e
 

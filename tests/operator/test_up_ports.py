@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from katib_py.controller import up
+from katib_py.local import up
 
 
 class _OfferedPorts:

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-# The packaging tests import their helpers (`chart_tools`) under --import-mode=importlib.
-sys.path.insert(0, str(Path(__file__).parent))
-
-from chart_tools import ROOT, VARIANTS, render
+from .chart_tools import ROOT, VARIANTS, render
 
 
 @pytest.fixture(scope="session", autouse=True)

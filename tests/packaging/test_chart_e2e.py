@@ -21,9 +21,10 @@ from typing import Any
 import pymysql
 import pytest
 import yaml
-from chart_tools import ROOT, helm_template
 
 from katib_py.localcluster.cluster import LocalCluster
+
+from .chart_tools import ROOT, helm_template
 
 KUBECTL = "/usr/bin/kubectl"
 NAMESPACE = "kubeflow"
@@ -34,7 +35,7 @@ INJECTION_LABEL = "katib.kubeflow.org/metrics-collector-injection"
 def chart_cluster() -> Iterator[LocalCluster]:
     """An embedded control plane whose data directory is outside /tmp.
 
-    Like katib_py.localcluster.testing's fixture, except for the directory: the chart mounts an
+    Like katib_py.localcluster.pytest_plugin's fixture, except for the directory: the chart mounts an
     emptyDir at /tmp (the root filesystem is read-only), and the embedded kubelet bind-mounts Pod
     files (ServiceAccount token, /etc/hosts) from its data directory after that, so a data
     directory under /tmp would be hidden by the Pod's own /tmp.

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_tools import VARIANTS, one, render
 
 from katib_py.api.config import KATIB_PY_IMAGE, default_katib_config, load_katib_config
+
+from .chart_tools import VARIANTS, one, render
 
 
 def katib_config_text(values: dict[str, Any]) -> str:

@@ -12,7 +12,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from chart_tools import (
+
+from .chart_tools import (
     CHART,
     HELM,
     KUBERNETES_VERSIONS,

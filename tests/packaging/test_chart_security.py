@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chart_tools import VARIANTS, find, one, pod_specs
+
+from .chart_tools import VARIANTS, find, one, pod_specs
 
 RBAC_KINDS = ("Role", "ClusterRole")
 RULE_FIELDS = ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs")

@@ -10,7 +10,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from chart_tools import HADOLINT, ROOT, run
+from .chart_tools import HADOLINT, ROOT, run
 
 DOCKERFILE = ROOT / "Dockerfile"
 BASE_IMAGE = "python:3.11-slim-bookworm"

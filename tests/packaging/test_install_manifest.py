@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from chart_tools import ROOT, find, validate_object
+
+from .chart_tools import ROOT, find, validate_object
 
 SCRIPT = ROOT / "scripts" / "render-manifests.sh"
 INSTALL = ROOT / "manifests" / "install.yaml"

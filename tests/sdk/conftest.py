@@ -17,7 +17,7 @@ from kubernetes import config as k8s_config
 from katib_py.dbmanager.server import DBManagerServer
 from katib_py.dbmanager.settings import DBSettings, load
 from katib_py.localcluster.cluster import LocalCluster
-from katib_py.localcluster.testing import local_cluster_fixture
+from katib_py.localcluster.pytest_plugin import local_cluster_fixture
 from katib_py.sdk import KatibClient
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from katib_py.controller.kube import Kube
-from katib_py.kubeclient import CRDS
+from katib_py.kube.client import KubeClient
+from katib_py.kube.resource import CRDS
 from katib_py.localcluster.cluster import LocalCluster
-from katib_py.localcluster.testing import local_cluster_fixture
+from katib_py.localcluster.pytest_plugin import local_cluster_fixture
 from katib_py.webhook import context
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,9 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 webhook_cluster = local_cluster_fixture("webhook_cluster", scope="session")
 
 
-def kube_for(cluster: LocalCluster) -> Kube:
+def kube_for(cluster: LocalCluster) -> KubeClient:
     assert cluster.server is not None
-    return Kube(
+    return KubeClient(
         cluster.url, authorization=f"Bearer {cluster.token}", ssl_context=cluster.server.client_ssl_context()
     )
 
@@ -48,7 +48,7 @@ def cluster(webhook_cluster: LocalCluster) -> Iterator[LocalCluster]:
 
 
 @pytest.fixture
-async def kube(cluster: LocalCluster) -> AsyncIterator[Kube]:
+async def kube(cluster: LocalCluster) -> AsyncIterator[KubeClient]:
     """A client for this test's event loop, also installed as the webhook handlers' client."""
     client = kube_for(cluster)
     saved = copy.copy(context.CONTEXT)
@@ -56,13 +56,13 @@ async def kube(cluster: LocalCluster) -> AsyncIterator[Kube]:
     try:
         yield client
     finally:
-        for field in ("kube", "core_namespace", "operator_username", "native_sidecar", "db_manager_address"):
+        for field in ("kube", "settings", "detected_native_sidecar"):
             setattr(context.CONTEXT, field, getattr(saved, field))
         await client.close()
 
 
-async def make_namespace(kube: Kube, labelled: bool = True) -> str:
-    from katib_py.kubeclient import NAMESPACES
+async def make_namespace(kube: KubeClient, labelled: bool = True) -> str:
+    from katib_py.kube.resource import NAMESPACES
 
     name = f"ns-{uuid.uuid4().hex[:8]}"
     labels = {"katib.kubeflow.org/metrics-collector-injection": "enabled"} if labelled else {}

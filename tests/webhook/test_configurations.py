@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from katib_py.controller.kube import Kube
+from katib_py.kube.client import KubeClient
 from katib_py.webhook import certs
 from katib_py.webhook.configurations import (
     CONFIGURATION_NAME,
@@ -74,7 +74,7 @@ def test_url_endpoint_without_operator_exclusion() -> None:
         WebhookEndpoint().client_config("/x")
 
 
-async def test_write_then_rewrite_and_patch_ca_bundle(kube: Kube) -> None:
+async def test_write_then_rewrite_and_patch_ca_bundle(kube: KubeClient) -> None:
     try:
         await write_configurations(
             kube, WebhookEndpoint(url="http://127.0.0.1:1"), operator_username=OPERATOR
@@ -143,7 +143,7 @@ async def test_certificate_serves_tls_verified_by_its_ca(tmp_path: Path) -> None
         await runner.cleanup()
 
 
-async def test_ensure_certificate_stores_and_reuses_the_secret(kube: Kube) -> None:
+async def test_ensure_certificate_stores_and_reuses_the_secret(kube: KubeClient) -> None:
     ns = await make_namespace(kube, labelled=False)
     first = await certs.ensure_certificate(kube, ns)
     again = await certs.ensure_certificate(kube, ns)

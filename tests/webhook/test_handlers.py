@@ -10,8 +10,9 @@ import jsonpatch
 import kopf
 import pytest
 
-from katib_py.controller.kube import SUGGESTIONS, TRIALS, Kube
-from katib_py.kubeclient import CONFIGMAPS, JOBS, PVS
+from katib_py.api.resources import SUGGESTIONS, TRIALS
+from katib_py.kube.client import KubeClient
+from katib_py.kube.resource import CONFIGMAPS, JOBS, PVS
 from katib_py.webhook import context, handlers
 from katib_py.webhook.server import handler_for_path, prepare_review
 
@@ -118,7 +119,7 @@ async def validate(exp: dict[str, Any], *, old: dict[str, Any] | None = None) ->
     await handlers.experiment_validator(**kwargs)
 
 
-async def test_validator_requires_the_namespace_label(kube: Kube) -> None:
+async def test_validator_requires_the_namespace_label(kube: KubeClient) -> None:
     ns = await make_namespace(kube, labelled=False)
     with pytest.raises(kopf.AdmissionError) as err:
         await validate(defaulted(experiment(namespace=ns)))
@@ -129,12 +130,12 @@ async def test_validator_requires_the_namespace_label(kube: Kube) -> None:
     )
 
 
-async def test_validator_accepts_a_valid_experiment(kube: Kube) -> None:
+async def test_validator_accepts_a_valid_experiment(kube: KubeClient) -> None:
     ns = await make_namespace(kube)
     await validate(defaulted(experiment(namespace=ns)))
 
 
-async def test_validator_lists_every_field_error(kube: Kube) -> None:
+async def test_validator_lists_every_field_error(kube: KubeClient) -> None:
     ns = await make_namespace(kube)
     exp = defaulted(experiment(namespace=ns, maxTrialCount=0, algorithm={"algorithmName": "nope"}))
     with pytest.raises(kopf.AdmissionError) as err:
@@ -145,7 +146,7 @@ async def test_validator_lists_every_field_error(kube: Kube) -> None:
     assert err.value.code == 400
 
 
-async def test_validator_reads_katib_config_from_the_core_namespace(kube: Kube) -> None:
+async def test_validator_reads_katib_config_from_the_core_namespace(kube: KubeClient) -> None:
     core = await make_namespace(kube, labelled=False)
     context.configure(core_namespace=core)
     text = "runtime:\n  suggestions:\n    - algorithmName: grid\n      image: grid:1\n"
@@ -164,7 +165,7 @@ async def test_validator_reads_katib_config_from_the_core_namespace(kube: Kube) 
         await validate(defaulted(experiment(namespace=ns)))
 
 
-async def test_validator_loads_configmap_templates(kube: Kube) -> None:
+async def test_validator_loads_configmap_templates(kube: KubeClient) -> None:
     ns = await make_namespace(kube)
     exp = defaulted(experiment(namespace=ns))
     template = exp["spec"]["trialTemplate"]
@@ -195,7 +196,7 @@ async def test_validator_loads_configmap_templates(kube: Kube) -> None:
     await validate(exp)
 
 
-async def test_validator_refuses_from_volume_when_the_pv_is_left(kube: Kube) -> None:
+async def test_validator_refuses_from_volume_when_the_pv_is_left(kube: KubeClient) -> None:
     ns = await make_namespace(kube)
     exp = defaulted(experiment(name="resumable", namespace=ns, resumePolicy="FromVolume"))
     await validate(exp)
@@ -223,7 +224,7 @@ async def test_validator_refuses_from_volume_when_the_pv_is_left(kube: Kube) -> 
     await validate(exp, old=exp)
 
 
-async def test_validator_forbids_editing_other_spec_fields(kube: Kube) -> None:
+async def test_validator_forbids_editing_other_spec_fields(kube: KubeClient) -> None:
     ns = await make_namespace(kube)
     old = defaulted(experiment(namespace=ns))
     new = copy.deepcopy(old)
@@ -239,7 +240,11 @@ async def test_validator_forbids_editing_other_spec_fields(kube: Kube) -> None:
 
 
 async def make_trial_job(
-    kube: Kube, ns: str, *, trial_spec: dict[str, Any] | None = None, suggestion: dict[str, Any] | None = None
+    kube: KubeClient,
+    ns: str,
+    *,
+    trial_spec: dict[str, Any] | None = None,
+    suggestion: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A Trial and the (suspended) Job it owns, as the trial controller creates them."""
     name = f"exp-{uuid.uuid4().hex[:6]}"
@@ -333,7 +338,7 @@ async def mutate(
     return patched(kwargs)
 
 
-async def test_trial_pod_gets_env_labels_and_native_sidecar(kube: Kube) -> None:
+async def test_trial_pod_gets_env_labels_and_native_sidecar(kube: KubeClient) -> None:
     ns = await make_namespace(kube)
     trial, job = await make_trial_job(kube, ns)
     out = await mutate(job_pod(job), ns)
@@ -363,7 +368,7 @@ async def test_trial_pod_gets_env_labels_and_native_sidecar(kube: Kube) -> None:
     assert out["spec"]["shareProcessNamespace"] is True
 
 
-async def test_regular_sidecar_when_native_sidecars_are_off(kube: Kube) -> None:
+async def test_regular_sidecar_when_native_sidecars_are_off(kube: KubeClient) -> None:
     context.configure(native_sidecar=False)
     ns = await make_namespace(kube)
     _trial, job = await make_trial_job(kube, ns)
@@ -375,7 +380,7 @@ async def test_regular_sidecar_when_native_sidecars_are_off(kube: Kube) -> None:
     assert "initContainers" not in out["spec"]
 
 
-async def test_owner_chain_is_walked_recursively(kube: Kube) -> None:
+async def test_owner_chain_is_walked_recursively(kube: KubeClient) -> None:
     ns = await make_namespace(kube)
     trial, job = await make_trial_job(kube, ns)
     # Pod <- ConfigMap <- Job <- Trial: any owner kind is fetched and walked
@@ -412,7 +417,7 @@ async def test_owner_chain_is_walked_recursively(kube: Kube) -> None:
     assert out["metadata"]["labels"]["katib.kubeflow.org/trial"] == trial["metadata"]["name"]
 
 
-async def test_non_trial_pods_are_untouched(kube: Kube) -> None:
+async def test_non_trial_pods_are_untouched(kube: KubeClient) -> None:
     ns = await make_namespace(kube)
     plain: dict[str, Any] = {
         "apiVersion": "v1",
@@ -432,7 +437,7 @@ async def test_non_trial_pods_are_untouched(kube: Kube) -> None:
     assert kwargs["patch"].as_json_patch() == []
 
 
-async def test_pods_created_by_the_operator_are_untouched(kube: Kube) -> None:
+async def test_pods_created_by_the_operator_are_untouched(kube: KubeClient) -> None:
     context.configure(operator_username="system:serviceaccount:kubeflow:katib-controller")
     ns = await make_namespace(kube)
     _trial, job = await make_trial_job(kube, ns)
@@ -448,7 +453,7 @@ async def test_pods_created_by_the_operator_are_untouched(kube: Kube) -> None:
     assert kwargs["patch"].as_json_patch() == []
 
 
-async def test_missing_command_is_rejected_with_a_clear_message(kube: Kube) -> None:
+async def test_missing_command_is_rejected_with_a_clear_message(kube: KubeClient) -> None:
     ns = await make_namespace(kube)
     _trial, job = await make_trial_job(kube, ns)
     pod = job_pod(job)
@@ -458,7 +463,7 @@ async def test_missing_command_is_rejected_with_a_clear_message(kube: Kube) -> N
     assert err.value.code == 400
 
 
-async def test_a_number_in_the_command_is_a_bad_request_not_a_server_error(kube: Kube) -> None:
+async def test_a_number_in_the_command_is_a_bad_request_not_a_server_error(kube: KubeClient) -> None:
     ns = await make_namespace(kube)
     _trial, job = await make_trial_job(kube, ns)
     pod = job_pod(job)
@@ -468,7 +473,7 @@ async def test_a_number_in_the_command_is_a_bad_request_not_a_server_error(kube:
     assert err.value.code == 400
 
 
-async def test_early_stopping_and_pbt_come_from_the_suggestion(kube: Kube) -> None:
+async def test_early_stopping_and_pbt_come_from_the_suggestion(kube: KubeClient) -> None:
     ns = await make_namespace(kube)
     spec = {
         "objective": {"type": "minimize", "objectiveMetricName": "loss"},

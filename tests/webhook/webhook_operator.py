@@ -13,7 +13,7 @@ import sys
 import kopf
 
 from katib_py import webhook
-from katib_py.controller.kube import Kube
+from katib_py.kube.client import KubeClient
 
 
 async def main(port: int) -> None:
@@ -23,7 +23,7 @@ async def main(port: int) -> None:
     settings.posting.enabled = False
     server = webhook.KatibWebhookServer(addr="127.0.0.1", port=port, insecure=True)
     webhook.register(settings, server, registry)
-    kube = Kube.from_environment()
+    kube = KubeClient.from_environment()
     try:
         endpoint = webhook.WebhookEndpoint(url=f"http://127.0.0.1:{port}")
         await webhook.write_configurations(kube, endpoint, operator_username=None)

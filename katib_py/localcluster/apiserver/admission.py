@@ -14,10 +14,11 @@ from typing import Any
 import aiohttp
 import jsonpatch
 
+from katib_py.kube.errors import api_error
+from katib_py.kube.selectors import labels_match, selector_from_label_selector_object
+
 from .auth import User
-from .errors import ApiError
 from .registry import ResourceInfo
-from .selectors import labels_match, selector_from_label_selector_object
 
 Obj = dict[str, Any]
 Lookup = Callable[[str, str, str], Obj | None]
@@ -294,7 +295,7 @@ class AdmissionChain:
         except (TimeoutError, CelError, aiohttp.ClientError, OSError, ValueError) as exc:
             if not fail_closed:
                 return obj
-            raise ApiError(
+            raise api_error(
                 500,
                 f'Internal error occurred: failed calling webhook "{name}": failed to call webhook: {exc}',
                 "InternalError",
@@ -307,7 +308,7 @@ class AdmissionChain:
             denied = f'admission webhook "{name}" denied the request'
             detail = status.get("message") or status.get("reason")
             message = f"{denied}: {detail}" if detail else f"{denied} without explanation"
-            raise ApiError(
+            raise api_error(
                 code, message, status.get("reason") or ("Forbidden" if code == 403 else "BadRequest")
             )
         if mutating and result.get("patch") and obj is not None:

@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 import yaml
 from aiohttp import web
 
-from . import defaults, discovery, errors, protobuf
+from katib_py.kube import errors
+from katib_py.kube.errors import ApiError, api_error
+from katib_py.kube.selectors import labels_match, parse_label_selector
+
+from . import defaults, discovery, protobuf
 from .auth import User
-from .errors import ApiError
 from .objects import APPLY_PATCH, WriteOptions
 from .registry import ResourceInfo
-from .selectors import labels_match, parse_field_selector, parse_label_selector
+from .selectors import parse_field_selector
 from .table import TABLE_MEDIA, to_table, wants_table
 from .watch import Change, Event, Watcher, translate
 
@@ -58,7 +61,7 @@ def json_response(
 
 
 def error_response(exc: ApiError) -> web.Response:
-    return json_response(exc.status(), exc.code)
+    return json_response(exc.body, exc.status)
 
 
 @dataclass
@@ -92,7 +95,7 @@ class Handlers:
             return web.Response(text="ok")
         user = self.server.auth.authenticate(request.headers.get("Authorization"))
         if user is None:
-            return error_response(ApiError(401, "Unauthorized", "Unauthorized"))
+            return error_response(api_error(401, "Unauthorized", "Unauthorized"))
         request[USER_KEY] = user
         try:
             return await handler(request)
@@ -100,7 +103,7 @@ class Handlers:
             return error_response(exc)
         except web.HTTPRequestEntityTooLarge:
             return error_response(
-                ApiError(413, "Request entity too large: limit is 3145728", "RequestEntityTooLarge")
+                api_error(413, "Request entity too large: limit is 3145728", "RequestEntityTooLarge")
             )
 
     # ---- entry ----
@@ -247,7 +250,7 @@ class Handlers:
                     200,
                 )
             return json_response(self._out(t.info, obj), res.code)
-        raise ApiError(
+        raise api_error(
             405, "the server does not allow this method on the requested resource", "MethodNotAllowed"
         )
 
@@ -286,7 +289,7 @@ class Handlers:
             return protobuf.decode(await request.read())
         raw = await request.read()
         if len(raw) > self.server.max_request_bytes:
-            raise ApiError(413, "Request entity too large: limit is 3145728", "RequestEntityTooLarge")
+            raise api_error(413, "Request entity too large: limit is 3145728", "RequestEntityTooLarge")
         if not raw:
             return None
         try:
@@ -509,7 +512,7 @@ class Handlers:
             raise (
                 errors.bad_request(f"pod {t.name} does not have a host assigned")
                 if not spec.get("nodeName")
-                else ApiError(
+                else api_error(
                     404, f"the server could not find the requested resource ( pods/log {t.name})", "NotFound"
                 )
             )
@@ -589,7 +592,7 @@ def _item_key(obj: Obj) -> str:
 
 
 def _no_route(path: str) -> ApiError:
-    return ApiError(
+    return api_error(
         404,
         "the server could not find the requested resource",
         "NotFound",
@@ -598,6 +601,6 @@ def _no_route(path: str) -> ApiError:
 
 
 def _not_allowed() -> ApiError:
-    return ApiError(
+    return api_error(
         405, "the server does not allow this method on the requested resource", "MethodNotAllowed"
     )

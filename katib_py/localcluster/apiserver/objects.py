@@ -12,18 +12,20 @@ import base64
 import contextlib
 import copy
 import json
-import random
 import string
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import defaults, errors, limits, patching, schema
+from katib_py.kube import errors
+from katib_py.kube.errors import Forbidden, api_error
+from katib_py.kube.meta import random_suffix
+from katib_py.kube.rfc3339 import now_time
+
+from . import defaults, limits, patching, schema
 from .admission import AdmissionChain, AdmissionRequest, check_match_conditions
 from .auth import Authenticator, User
-from .errors import ApiError
 from .registry import Registry, ResourceInfo, infos_from_crd, storage_key
 from .store import Store
 from .watch import Change, WatchHub
@@ -36,14 +38,6 @@ STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 
 _SERVER_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
-
-
-def now_rfc3339(delta: float = 0.0) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _random_suffix() -> str:
-    return "".join(random.choices("bcdfghjklmnpqrstvwxz2456789", k=5))
 
 
 @dataclass
@@ -166,7 +160,7 @@ class ObjectService:
         accepted.setdefault("singular", str(names.get("kind", "")).lower())
         accepted.setdefault("listKind", f"{names.get('kind', '')}List")
         status["acceptedNames"] = accepted
-        ts = now_rfc3339()
+        ts = now_time()
         status["conditions"] = [
             {
                 "type": "NamesAccepted",
@@ -192,19 +186,17 @@ class ObjectService:
             for info in infos_from_crd(crd):
                 self.registry.add(info)
 
-    def _check_namespace(self, info: ResourceInfo, ns: str) -> None:
+    def _check_namespace(self, info: ResourceInfo, ns: str, name: str) -> None:
         if not info.namespaced:
             return
         ns_obj = self.store.get("core/namespaces", "", ns)
         if ns_obj is None:
             raise errors.not_found("namespaces", "", ns)
         if ns_obj["metadata"].get("deletionTimestamp"):
-            raise ApiError(
-                403,
-                f'{info.plural}{"." + info.group if info.group else ""} "{{name}}" is forbidden: '
+            raise Forbidden(
+                f'{info.plural}{"." + info.group if info.group else ""} "{name}" is forbidden: '
                 f"unable to create new content in namespace {ns} because it is being terminated",
-                "Forbidden",
-                {
+                details={
                     "causes": [
                         {
                             "reason": "NamespaceTerminating",
@@ -222,7 +214,7 @@ class ObjectService:
         name = obj.get("metadata", {}).get("name", "")
         if result.unknown and opts.strict:
             msgs = [f'unknown field "{p}"' for p in result.unknown]
-            raise ApiError(
+            raise api_error(
                 400,
                 f'{info.kind} in version "{info.version}" cannot be handled as a {info.kind}: '
                 f"strict decoding error: {', '.join(msgs)}",
@@ -332,11 +324,7 @@ class ObjectService:
                 ],
             )
         ns = meta.get("namespace", "")
-        try:
-            self._check_namespace(info, ns)
-        except ApiError as exc:
-            exc.message = exc.message.replace("{name}", meta.get("name") or meta.get("generateName", ""))
-            raise
+        self._check_namespace(info, ns, meta.get("name") or meta.get("generateName", ""))
         for key in (*_SERVER_META, "resourceVersion", "selfLink"):
             meta.pop(key, None)
         warnings = self._apply_schema(info, obj, opts)
@@ -350,14 +338,14 @@ class ObjectService:
         if not meta.get("name"):
             rkey = self.rkey(info)
             for _ in range(10):
-                candidate = meta["generateName"] + _random_suffix()
+                candidate = meta["generateName"] + random_suffix()
                 if self.store.get(rkey, ns, candidate) is None:
                     break
             meta["name"] = candidate
         self._validate_meta(info, obj)
         uid = str(uuid.uuid4())
         meta["uid"] = uid
-        meta["creationTimestamp"] = now_rfc3339()
+        meta["creationTimestamp"] = now_time()
         meta["generation"] = 1
         defaults.on_create(info, obj, uid)
         if info.group == "apiextensions.k8s.io":
@@ -387,7 +375,7 @@ class ObjectService:
                 "name": "default",
                 "namespace": ns,
                 "uid": str(uuid.uuid4()),
-                "creationTimestamp": now_rfc3339(),
+                "creationTimestamp": now_time(),
             },
         }
         self._write(info, sa, None, "ADDED")
@@ -549,7 +537,7 @@ class ObjectService:
         self, info: ResourceInfo, ns: str, name: str, ctype: str, body: Any, sub: str, opts: WriteOptions
     ) -> Result:
         if ctype == STRATEGIC_PATCH and not info.builtin:
-            raise ApiError(
+            raise api_error(
                 415,
                 "the body of the request was in an unknown format - accepted media types "
                 "include: application/json-patch+json, application/merge-patch+json, "
@@ -584,7 +572,7 @@ class ObjectService:
                 else patching.merge_patch(base, body)
             )
         else:
-            raise ApiError(
+            raise api_error(
                 415,
                 f"the body of the request was in an unknown format - accepted media types "
                 f"include: {JSON_PATCH}, {MERGE_PATCH}, {APPLY_PATCH}"
@@ -662,7 +650,7 @@ class ObjectService:
             if not meta.get("deletionTimestamp"):
                 # A running Pod keeps its grace period even when finalizers hold it (kube does too):
                 # its kubelet still stops it with SIGTERM first.
-                meta["deletionTimestamp"] = now_rfc3339(grace)
+                meta["deletionTimestamp"] = now_time(grace)
                 meta["deletionGracePeriodSeconds"] = grace
             if is_ns:
                 new["status"] = {**(new.get("status") or {}), "phase": "Terminating"}
@@ -673,7 +661,7 @@ class ObjectService:
                 return Result(new, accepted, [])
         elif grace > 0:
             if not meta.get("deletionTimestamp") or grace < meta.get("deletionGracePeriodSeconds", 0):
-                meta["deletionTimestamp"] = now_rfc3339(grace)
+                meta["deletionTimestamp"] = now_time(grace)
                 meta["deletionGracePeriodSeconds"] = grace
                 if not opts.dry_run:
                     self._write(info, new, current, "MODIFIED")

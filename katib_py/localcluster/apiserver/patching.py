@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonpatch
 
-from .errors import ApiError
+from katib_py.kube.errors import ApiError, api_error
 
 Obj = dict[str, Any]
 
@@ -48,7 +48,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def json_patch(target: Obj, ops: Any) -> Obj:
     if not isinstance(ops, list):
-        raise ApiError(400, "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+        raise api_error(400, "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
     try:
         return jsonpatch.JsonPatch(ops).apply(target)
     except jsonpatch.JsonPatchTestFailed as exc:
@@ -62,7 +62,7 @@ def _patch_invalid(ops: Any, why: str) -> ApiError:
     message = "the server rejected our request due to an error in our request: "
     message += f"patch: Invalid value: {shown}: {why}"
     cause = {"reason": "FieldValueInvalid", "field": "patch", "message": why}
-    return ApiError(422, message, "Invalid", {"causes": [cause]})
+    return api_error(422, message, "Invalid", {"causes": [cause]})
 
 
 def _merge_key(field: str, path: tuple[str, ...], kind: str) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from .errors import ApiError
+from katib_py.kube.errors import api_error
 
 MAGIC = b"k8s\x00"
 
@@ -88,7 +88,7 @@ def _metadata(buf: bytes) -> dict[str, Any]:
 
 def decode(body: bytes) -> dict[str, Any]:
     if not body.startswith(MAGIC):
-        raise ApiError(415, "the body of the request was in an unknown format", "UnsupportedMediaType")
+        raise api_error(415, "the body of the request was in an unknown format", "UnsupportedMediaType")
     try:
         envelope = _group(fields(body[len(MAGIC) :]))
         type_meta = (
@@ -120,8 +120,8 @@ def decode(body: bytes) -> dict[str, Any]:
                 obj["stringData"] = _map(g[4])
             return obj
     except (ValueError, UnicodeDecodeError, IndexError) as exc:
-        raise ApiError(400, f"the protobuf body could not be decoded: {exc}", "BadRequest") from exc
-    raise ApiError(
+        raise api_error(400, f"the protobuf body could not be decoded: {exc}", "BadRequest") from exc
+    raise api_error(
         415,
         f"protobuf bodies are supported for Namespace, ConfigMap, Secret and ServiceAccount "
         f"only (got {api_version} {kind}); send application/json instead",

@@ -7,20 +7,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from katib_py.kube.rfc3339 import parse_time
+
 from .registry import ResourceInfo
 
 Obj = dict[str, Any]
 
 TABLE_MEDIA = "application/json;as=Table;v=v1;g=meta.k8s.io"
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.strptime(text.replace(".000000", "")[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 def human_duration(seconds: float) -> str:

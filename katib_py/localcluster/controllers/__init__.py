@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from katib_py.kubeclient import DEPLOYMENTS, ENDPOINTS, JOBS, NAMESPACES, PODS, SERVICES, KubeClient
+from katib_py.kube.client import KubeClient
+from katib_py.kube.informer import Informer
+from katib_py.kube.resource import DEPLOYMENTS, ENDPOINTS, JOBS, NAMESPACES, PODS, SERVICES
+from katib_py.localcluster.controllers.base import Controller
 
 from .deployment import DeploymentController
 from .endpoints import EndpointsController
 from .garbage_collector import GarbageCollector
-from .informer import Controller, Informer
 from .job import JobController
 from .namespace import NamespaceController
 from .ttl import TTLAfterFinishedController

@@ -23,18 +23,15 @@ import math
 import time
 from typing import Any
 
-from katib_py.kubeclient import DEPLOYMENTS, PODS, ApiError, KubeClient, Obj
+from katib_py.kube.client import KubeClient, Obj
+from katib_py.kube.errors import ApiError
+from katib_py.kube.informer import Informer
+from katib_py.kube.meta import Condition, Key, controller_ref, owner_reference, random_suffix, set_condition
+from katib_py.kube.resource import DEPLOYMENTS, PODS
+from katib_py.kube.rfc3339 import now_time
+from katib_py.localcluster.controllers.base import Controller
 
-from .common import (
-    controller_ref,
-    owner_reference,
-    pod_is_ready,
-    pod_is_terminal,
-    random_suffix,
-    record_event,
-    set_condition,
-)
-from .informer import Controller, Informer, Key
+from .pods import pod_is_ready, pod_is_terminal
 
 _SAFE = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -93,7 +90,9 @@ class DeploymentController(Controller):
         template = spec.get("template") or {}
         phash = template_hash(template, int((dep.get("status") or {}).get("collisionCount") or 0))
         rs_name = f"{name}-{phash}"
-        owned = [p for p in self.pods.items(ns) if (controller_ref(p) or {}).get("uid") == uid]
+        owned = [
+            p for p in self.pods.items(ns) if (ref := controller_ref(p)) is not None and ref["uid"] == uid
+        ]
         ended = [p for p in owned if pod_is_terminal(p) and not p["metadata"].get("deletionTimestamp")]
         live = [p for p in owned if not pod_is_terminal(p) and not p["metadata"].get("deletionTimestamp")]
         new = [p for p in live if (p["metadata"].get("labels") or {}).get("pod-template-hash") == phash]
@@ -130,12 +129,8 @@ class DeploymentController(Controller):
                 return_exceptions=True,
             )
         if creating:
-            await record_event(
-                self.client,
-                dep,
-                "ScalingReplicaSet",
-                f"Scaled up replica set {rs_name} to {replicas}",
-                component="deployment-controller",
+            await self.events.record(
+                dep, "ScalingReplicaSet", f"Scaled up replica set {rs_name} to {replicas}"
             )
         await self._update_status(dep, replicas, rs_name, live, new, old, creating)
 
@@ -154,7 +149,7 @@ class DeploymentController(Controller):
         ready = sum(1 for p in live if pod_is_ready(p))
         total = len(live) + creating
         updated = len(new) + creating
-        conditions: list[Obj] = status.get("conditions") or []
+        conditions: list[Condition] = status.get("conditions") or []
         min_available = replicas - _max_unavailable(spec, replicas)
         if ready >= min_available:
             conditions = set_condition(
@@ -164,6 +159,7 @@ class DeploymentController(Controller):
                 "MinimumReplicasAvailable",
                 "Deployment has minimum availability.",
                 stamp="lastUpdateTime",
+                now=now_time(),
             )
         else:
             conditions = set_condition(
@@ -173,6 +169,7 @@ class DeploymentController(Controller):
                 "MinimumReplicasUnavailable",
                 "Deployment does not have minimum availability.",
                 stamp="lastUpdateTime",
+                now=now_time(),
             )
         if updated >= replicas and not old and sum(1 for p in new if pod_is_ready(p)) >= replicas:
             conditions = set_condition(
@@ -182,6 +179,7 @@ class DeploymentController(Controller):
                 "NewReplicaSetAvailable",
                 f'ReplicaSet "{rs_name}" has successfully progressed.',
                 stamp="lastUpdateTime",
+                now=now_time(),
             )
         else:
             prev = next((c for c in conditions if c.get("type") == "Progressing"), None)
@@ -189,7 +187,9 @@ class DeploymentController(Controller):
                 reason, msg = "NewReplicaSetCreated", f'Created new replica set "{rs_name}"'
             else:
                 reason, msg = "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.'
-            conditions = set_condition(conditions, "Progressing", "True", reason, msg, stamp="lastUpdateTime")
+            conditions = set_condition(
+                conditions, "Progressing", "True", reason, msg, stamp="lastUpdateTime", now=now_time()
+            )
         conditions.sort(key=lambda c: {"Available": 0, "Progressing": 1}.get(c.get("type", ""), 2))
         unavailable = max(0, total - ready) if total else replicas - ready
         new_status: Obj = {

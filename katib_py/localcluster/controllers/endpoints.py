@@ -13,10 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from katib_py.kubeclient import ENDPOINTS, SERVICES, ApiError, KubeClient, Obj
+from katib_py.kube.client import KubeClient, Obj
+from katib_py.kube.errors import ApiError
+from katib_py.kube.informer import Informer
+from katib_py.kube.meta import Key
+from katib_py.kube.resource import ENDPOINTS, SERVICES
+from katib_py.kube.selectors import label_selector_matches
+from katib_py.localcluster.controllers.base import Controller
 
-from .common import labels_match, pod_is_ready, pod_is_terminal
-from .informer import Controller, Informer, Key
+from .pods import pod_is_ready, pod_is_terminal
 
 
 def _resolve_port(target: Any, pod: Obj, default: int) -> int | None:
@@ -39,7 +44,7 @@ def endpoint_subsets(service: Obj, pods: list[Obj]) -> list[Obj]:
     groups: dict[tuple[tuple[str, int, str], ...], Obj] = {}
     for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
         labels = pod["metadata"].get("labels") or {}
-        if not labels_match({"matchLabels": selector}, labels) or pod_is_terminal(pod):
+        if not label_selector_matches({"matchLabels": selector}, labels) or pod_is_terminal(pod):
             continue
         ip = (pod.get("status") or {}).get("podIP")
         if not ip:
@@ -111,7 +116,7 @@ class EndpointsController(Controller):
             labels.append(old["metadata"].get("labels") or {})
         for svc in self.services.items(ns):
             selector = (svc.get("spec") or {}).get("selector")
-            if selector and any(labels_match({"matchLabels": selector}, lb) for lb in labels):
+            if selector and any(label_selector_matches({"matchLabels": selector}, lb) for lb in labels):
                 self.enqueue(self._key(svc))
 
     async def reconcile(self, key: Key) -> None:

@@ -20,10 +20,13 @@ import functools
 import logging
 from dataclasses import dataclass, field
 
-from katib_py.kubeclient import CRDS, ApiError, KubeClient, Obj, Resource
-
-from .discovery import KindInfo, discover
-from .informer import Controller, Informer, Key
+from katib_py.kube.client import KubeClient, Obj
+from katib_py.kube.discovery import KindInfo, discover
+from katib_py.kube.errors import ApiError
+from katib_py.kube.informer import Informer
+from katib_py.kube.meta import Key
+from katib_py.kube.resource import CRDS, Resource
+from katib_py.localcluster.controllers.base import Controller
 
 log = logging.getLogger(__name__)
 

@@ -22,20 +22,15 @@ import logging
 import time
 from typing import Any
 
-from katib_py.kubeclient import JOBS, PODS, ApiError, KubeClient, Obj
+from katib_py.kube.client import KubeClient, Obj
+from katib_py.kube.errors import ApiError
+from katib_py.kube.informer import Informer
+from katib_py.kube.meta import Condition, Key, controller_ref, owner_reference, random_suffix, set_condition
+from katib_py.kube.resource import JOBS, PODS
+from katib_py.kube.rfc3339 import now_time, parse_time
+from katib_py.localcluster.controllers.base import Controller
 
-from .common import (
-    controller_ref,
-    now_iso,
-    owner_reference,
-    parse_time,
-    pod_is_ready,
-    pod_is_terminal,
-    random_suffix,
-    record_event,
-    set_condition,
-)
-from .informer import Controller, Informer, Key
+from .pods import pod_is_ready, pod_is_terminal
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +176,7 @@ class JobController(Controller):
         meta, spec = job["metadata"], job.get("spec") or {}
         status: Obj = copy.deepcopy(job.get("status") or {})
         uid = meta["uid"]
-        conditions: list[Obj] = status.get("conditions") or []
+        conditions: list[Condition] = status.get("conditions") or []
         cond = {c.get("type"): c for c in conditions if c.get("status") == "True"}
         indexed = spec.get("completionMode") == "Indexed"
 
@@ -246,19 +241,24 @@ class JobController(Controller):
 
         finished = "Complete" in cond or "Failed" in cond
         if not status.get("startTime") and not spec.get("suspend") and not finished:
-            status["startTime"] = now_iso()
+            status["startTime"] = now_time()
 
         # 2. Decide terminal conditions.
         if not finished and "FailureTarget" not in cond and "SuccessCriteriaMet" not in cond:
             failure = self._failure(job, spec, status, failed, active)
             if failure:
-                conditions = set_condition(conditions, "FailureTarget", "True", failure[0], failure[1])
-                await record_event(
-                    self.client, job, failure[0], failure[1], component="job-controller", etype="Warning"
+                conditions = set_condition(
+                    conditions, "FailureTarget", "True", failure[0], failure[1], now=now_time()
                 )
+                await self.events.record(job, failure[0], failure[1], warning=True)
             elif self._succeeded(spec, succeeded, n_active, completed):
                 conditions = set_condition(
-                    conditions, "SuccessCriteriaMet", "True", "CompletionsReached", MSG_COMPLETIONS
+                    conditions,
+                    "SuccessCriteriaMet",
+                    "True",
+                    "CompletionsReached",
+                    MSG_COMPLETIONS,
+                    now=now_time(),
                 )
             cond = {c.get("type"): c for c in conditions if c.get("status") == "True"}
 
@@ -269,35 +269,30 @@ class JobController(Controller):
                 if "FailureTarget" in cond:
                     t = cond["FailureTarget"]
                     conditions = set_condition(
-                        conditions, "Failed", "True", t["reason"], t.get("message", "")
+                        conditions, "Failed", "True", t["reason"], t.get("message", ""), now=now_time()
                     )
-                    await record_event(
-                        self.client,
-                        job,
-                        t["reason"],
-                        t.get("message", ""),
-                        component="job-controller",
-                        etype="Warning",
-                    )
+                    await self.events.record(job, t["reason"], t.get("message", ""), warning=True)
                 else:
                     conditions = set_condition(
-                        conditions, "Complete", "True", "CompletionsReached", MSG_COMPLETIONS
+                        conditions, "Complete", "True", "CompletionsReached", MSG_COMPLETIONS, now=now_time()
                     )
-                    status["completionTime"] = now_iso()
-                    await record_event(
-                        self.client, job, "Completed", "Job completed", component="job-controller"
-                    )
+                    status["completionTime"] = now_time()
+                    await self.events.record(job, "Completed", "Job completed")
             n_active = 0
             active = []
         elif spec.get("suspend"):
             if active:
                 await self._delete_pods(active)
             active, n_active = [], 0
-            conditions = set_condition(conditions, "Suspended", "True", "JobSuspended", "Job suspended")
+            conditions = set_condition(
+                conditions, "Suspended", "True", "JobSuspended", "Job suspended", now=now_time()
+            )
             status["startTime"] = None
         else:
             if any(c.get("type") == "Suspended" and c.get("status") == "True" for c in conditions):
-                conditions = set_condition(conditions, "Suspended", "False", "JobResumed", "Job resumed")
+                conditions = set_condition(
+                    conditions, "Suspended", "False", "JobResumed", "Job resumed", now=now_time()
+                )
             n_active += await self._create_pods(job, spec, status, active, expected, succeeded, completed)
 
         # 3. Write status.
@@ -404,24 +399,11 @@ class JobController(Controller):
                 made = await self.client.create(PODS, pod, job["metadata"]["namespace"])
             except ApiError as exc:
                 log.warning("job %s: cannot create pod: %s", job["metadata"]["name"], exc)
-                await record_event(
-                    self.client,
-                    job,
-                    "FailedCreate",
-                    f"Error creating: {exc}",
-                    component="job-controller",
-                    etype="Warning",
-                )
+                await self.events.record(job, "FailedCreate", f"Error creating: {exc}", warning=True)
                 raise
             expected[made["metadata"]["name"]] = time.monotonic()
             created += 1
-            await record_event(
-                self.client,
-                job,
-                "SuccessfulCreate",
-                f"Created pod: {made['metadata']['name']}",
-                component="job-controller",
-            )
+            await self.events.record(job, "SuccessfulCreate", f"Created pod: {made['metadata']['name']}")
         return created
 
     @staticmethod

@@ -12,11 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from katib_py.kubeclient import NAMESPACES, ApiError, KubeClient
+from katib_py.kube.client import KubeClient
+from katib_py.kube.discovery import discover
+from katib_py.kube.errors import ApiError
+from katib_py.kube.informer import Informer
+from katib_py.kube.meta import Key
+from katib_py.kube.resource import NAMESPACES
+from katib_py.localcluster.controllers.base import Controller
 
-from .discovery import discover
 from .garbage_collector import GarbageCollector
-from .informer import Controller, Informer, Key
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import time
 
-from katib_py.kubeclient import JOBS, KubeClient, Obj
-
-from .common import get_condition, parse_time
-from .informer import Controller, Informer, Key
+from katib_py.kube.client import KubeClient, Obj
+from katib_py.kube.informer import Informer
+from katib_py.kube.meta import Key, get_condition
+from katib_py.kube.resource import JOBS
+from katib_py.kube.rfc3339 import parse_time
+from katib_py.localcluster.controllers.base import Controller
 
 
 def finished_at(job: Obj) -> float | None:

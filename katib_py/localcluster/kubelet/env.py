@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from katib_py.kubeclient import Obj
+from katib_py.kube.client import Obj
 
 from .expansion import expand
 from .volumes import VolumeNotReady, field_value

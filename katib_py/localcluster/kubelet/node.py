@@ -26,10 +26,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from katib_py.kubeclient import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES, ApiError, KubeClient, Obj
+from katib_py.kube.client import KubeClient, Obj
+from katib_py.kube.errors import ApiError
+from katib_py.kube.events import EventRecorder
+from katib_py.kube.informer import Informer
+from katib_py.kube.resource import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES
 
-from ..controllers.common import record_event
-from ..controllers.informer import Informer
 from . import status as st
 from .logs import LogNotFound, LogStore
 from .runtime import NodeConfig, PodWorker, kill_group, proc_start_time
@@ -114,6 +116,7 @@ class Kubelet:
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.client = client
+        self.events = EventRecorder(client, "kubelet")
         self.node_name = node_name
         self.data_dir = data_dir
         self.isolate = can_isolate() if isolate is None else isolate
@@ -158,13 +161,12 @@ class Kubelet:
     def _event(self, pod: Obj, etype: str, reason: str, message: str, component: str = "kubelet") -> None:
         if not self._stopping:
             self._spawn(
-                record_event(
-                    self.client,
+                self.events.record(
                     {"apiVersion": "v1", "kind": "Pod", **pod},
                     reason,
                     message,
+                    warning=etype == "Warning",
                     component=component,
-                    etype=etype,
                 )
             )
 
@@ -215,7 +217,7 @@ class Kubelet:
                 pgids.unlink()
 
     async def _register_node(self) -> None:
-        now = st.now_iso()
+        now = st.now_time()
         node = {
             "apiVersion": "v1",
             "kind": "Node",
@@ -418,7 +420,7 @@ class Kubelet:
 
     async def _report_lost(self, pod: Obj) -> None:
         """A Pod the previous kubelet ran: its containers are gone; report them as lost."""
-        now = st.now_iso()
+        now = st.now_time()
         status = dict(pod.get("status") or {})
 
         def lost(cs: Obj) -> Obj:

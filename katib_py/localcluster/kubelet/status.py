@@ -8,14 +8,11 @@ running anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from katib_py.kube.rfc3339 import now_time
+
 Obj = dict[str, Any]
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -46,7 +43,7 @@ class ContainerRecord:
             body["message"] = self.message
         if self.started_at:
             body["startedAt"] = self.started_at
-        body["finishedAt"] = self.finished_at or now_iso()
+        body["finishedAt"] = self.finished_at or now_time()
         body["containerID"] = f"local://{self.extra.get('cid', self.name)}"
         return body
 
@@ -65,7 +62,7 @@ def exit_code_of(returncode: int) -> tuple[int, int | None]:
 def container_status(rec: ContainerRecord) -> Obj:
     state: Obj
     if rec.state == "running":
-        state = {"running": {"startedAt": rec.started_at or now_iso()}}
+        state = {"running": {"startedAt": rec.started_at or now_time()}}
     elif rec.state == "terminated":
         state = {"terminated": rec.terminated_body()}
     else:
@@ -90,7 +87,7 @@ def container_status(rec: ContainerRecord) -> Obj:
 
 def _cond(ctype: str, ok: bool, reason: str = "", message: str = "", since: str | None = None) -> Obj:
     c: Obj = {"type": ctype, "status": "True" if ok else "False", "lastProbeTime": None}
-    c["lastTransitionTime"] = since or now_iso()
+    c["lastTransitionTime"] = since or now_time()
     if reason:
         c["reason"] = reason
     if message:

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from katib_py.kubeclient import CONFIGMAPS, PVCS, PVS, SECRETS, ApiError, KubeClient, Obj
+from katib_py.kube.client import KubeClient, Obj
+from katib_py.kube.errors import ApiError
+from katib_py.kube.resource import CONFIGMAPS, PVCS, PVS, SECRETS
 
 SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 

@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
+from katib_py.kube.errors import ApiError
+from katib_py.kube.selectors import labels_match, parse_label_selector
 from katib_py.localcluster.apiserver import patching, schema
 from katib_py.localcluster.apiserver.admission import AdmissionRequest, CelError, eval_cel, rule_matches
 from katib_py.localcluster.apiserver.auth import User
-from katib_py.localcluster.apiserver.errors import ApiError
 from katib_py.localcluster.apiserver.registry import Registry
-from katib_py.localcluster.apiserver.selectors import labels_match, parse_field_selector, parse_label_selector
+from katib_py.localcluster.apiserver.selectors import parse_field_selector
 from katib_py.localcluster.apiserver.table import human_duration, jsonpath
 
 

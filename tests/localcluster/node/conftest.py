@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from katib_py.localcluster.testing import local_cluster_fixture
+from katib_py.localcluster.pytest_plugin import local_cluster_fixture
 
 KUBECTL = "/usr/bin/kubectl"
 

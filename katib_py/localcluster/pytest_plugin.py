@@ -1,10 +1,13 @@
-"""A pytest fixture factory: one running LocalCluster per test session, on a free port.
+"""A pytest plugin (entry point `pytest11`): running embedded control planes as fixtures.
 
-    from katib_py.localcluster.testing import local_cluster_fixture
-    local_cluster = local_cluster_fixture()          # in a conftest.py
+Installed with katib-py, pytest loads it by itself; nothing else in the package imports pytest.
 
-The fixture yields the started `LocalCluster` (thread-backed), with `KUBECONFIG` set in
-`os.environ` for the session so that kubectl and other subprocesses reach it.
+    local_cluster                                   # the plugin's session fixture, ready to use
+    from katib_py.localcluster.pytest_plugin import local_cluster_fixture
+    my_cluster = local_cluster_fixture("my_cluster", job_backoff_base=0.2)   # in a conftest.py
+
+Each fixture yields a started `LocalCluster` (thread-backed) on a free port, with `KUBECONFIG`
+set in `os.environ` while it runs so that kubectl and other subprocesses reach it.
 """
 
 from __future__ import annotations
@@ -40,3 +43,6 @@ def local_cluster_fixture(
             cluster.stop_thread()
 
     return _fixture
+
+
+local_cluster = local_cluster_fixture()

@@ -11,15 +11,16 @@ import time
 
 from katib_py.api.config import default_config_text
 from katib_py.api.crd import KINDS, build_crd
-from katib_py.controller.kube import Kube
-from katib_py.kubeclient import CONFIGMAPS, CRDS, ENDPOINTS, NAMESPACES, SERVICES, ApiError, Obj, Resource
+from katib_py.kube.client import KubeClient, Obj
+from katib_py.kube.errors import ApiError
+from katib_py.kube.resource import CONFIGMAPS, CRDS, ENDPOINTS, NAMESPACES, SERVICES, Resource
 
 INJECTION_LABEL = "katib.kubeflow.org/metrics-collector-injection"
 DB_MANAGER_SERVICE = "katib-db-manager"
 DB_MANAGER_PORT = 6789
 
 
-async def apply(kube: Kube, kind: Resource, obj: Obj, namespace: str | None = None) -> Obj:
+async def apply(kube: KubeClient, kind: Resource, obj: Obj, namespace: str | None = None) -> Obj:
     """Create, or replace what exists (keeping its resourceVersion)."""
     created = await kube.create_if_absent(kind, obj, namespace)
     if created is not None:
@@ -34,7 +35,7 @@ async def apply(kube: Kube, kind: Resource, obj: Obj, namespace: str | None = No
     return replaced
 
 
-async def install_crds(kube: Kube, timeout: float = 30.0) -> None:
+async def install_crds(kube: KubeClient, timeout: float = 30.0) -> None:
     for kind in KINDS:
         await apply(kube, CRDS, build_crd(kind))
     deadline = time.monotonic() + timeout
@@ -52,7 +53,7 @@ async def install_crds(kube: Kube, timeout: float = 30.0) -> None:
 
 
 async def install(
-    kube: Kube,
+    kube: KubeClient,
     *,
     db_manager_ip: str,
     db_manager_port: int = DB_MANAGER_PORT,

@@ -1,10 +1,15 @@
-"""API discovery for controllers that act on every kind (garbage collector, namespace deletion)."""
+"""API discovery of every kind, for controllers that act on all of them (garbage collector, namespaces).
+
+One kind at a time: `KubeClient.kind_for`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from katib_py.kubeclient import KubeClient, Resource
+from katib_py.kube.client import KubeClient
+from katib_py.kube.errors import ApiError
+from katib_py.kube.resource import Resource
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,7 @@ async def discover(client: KubeClient) -> list[KindInfo]:
     for group_name, version, path in docs:
         try:
             doc = await client.request("GET", path)
-        except Exception:
+        except (ApiError, OSError):
             continue
         for r in doc.get("resources") or []:
             name = r.get("name", "")

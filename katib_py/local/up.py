@@ -47,8 +47,7 @@ def register(subparsers: Any) -> None:
         help="run the operator with leader election (to try several replicas: start more `katib-py operator "
         "--leader-elect --no-webhooks` with this KUBECONFIG)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, log_default="WARNING")
 
 
 def free_port(host: str = "127.0.0.1", avoid: frozenset[int] = frozenset()) -> int:
@@ -147,8 +146,8 @@ class Stack:
         )
 
     async def start(self) -> None:
-        from katib_py.controller.install import install
-        from katib_py.controller.kube import Kube
+        from katib_py.kube.client import KubeClient
+        from katib_py.local.install import install
         from katib_py.localcluster.cluster import LocalCluster
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -166,7 +165,7 @@ class Stack:
                 f"sqlite:///{self.data_dir / 'katib.db'}",
             ],
         )
-        kube = Kube.from_kubeconfig(str(self.kubeconfig))
+        kube = KubeClient.from_kubeconfig(str(self.kubeconfig))
         try:
             await install(kube, db_manager_ip=db_ip, katib_config_text=self.katib_config_text)
         finally:
@@ -233,10 +232,6 @@ class Stack:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     data_dir = (args.data_dir or default_data_dir()).resolve()
 
     async def main() -> None:

@@ -1,22 +1,30 @@
 """The Kubernetes REST wire: one small async client (aiohttp, plain dicts) for every part of katib-py.
 
-The operator and the webhooks (katib_py.controller.kube adds credentials from kubeconfig or the
-service account, and API discovery) and the embedded cluster's controllers and kubelet
-(katib_py.localcluster) talk to an API server only through this client, as in a real cluster.
-`ApiError` carries the HTTP status and the `Status` body; `watch` raises `WatchExpired` on 410 so
-the caller relists.
+The operator, the webhooks and the embedded cluster's controllers and kubelet talk to an API
+server only through this client, as in a real cluster. Every non-2xx answer raises the matching
+class of `katib_py.kube.errors`; `watch` raises `Expired` on 410 so the caller relists.
+
+Credentials come from where kubectl and kopf find them (katib_py.kube.credentials). A 401 makes
+the client read them again and retry once: exec-plugin and projected service-account tokens
+expire while an operator runs, and kopf's own watches re-login the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import ssl
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Literal
-from urllib.parse import quote
 
 import aiohttp
+
+from katib_py.kube.credentials import Credentials, from_environment, from_kubeconfig
+from katib_py.kube.errors import AlreadyExists, Conflict, NotFound, from_response
+from katib_py.kube.resource import WELL_KNOWN, Resource
+
+log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 PatchType = Literal["merge", "json", "strategic"]
@@ -28,79 +36,11 @@ PATCH_CONTENT_TYPES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Resource:
-    """A kind's place on the REST API (group "" is the core group).
-
-    Equality is the REST path's: `kind` is a label, empty where the caller does not know it.
-    """
-
-    group: str
-    version: str
-    plural: str
-    kind: str = field(default="", compare=False)
-    namespaced: bool = True
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    def path(self, namespace: str | None = None, name: str | None = None, sub: str | None = None) -> str:
-        parts = [f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"]
-        if self.namespaced and namespace:
-            parts.append(f"namespaces/{quote(namespace, safe='')}")
-        parts.append(self.plural)
-        if name is not None:
-            parts.append(quote(name, safe=""))
-        if sub:
-            parts.append(sub)
-        return "/".join(parts)
-
-
-PODS = Resource("", "v1", "pods", "Pod")
-SERVICES = Resource("", "v1", "services", "Service")
-ENDPOINTS = Resource("", "v1", "endpoints", "Endpoints")
-CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
-SECRETS = Resource("", "v1", "secrets", "Secret")
-EVENTS = Resource("", "v1", "events", "Event")
-SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount")
-PVCS = Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
-PVS = Resource("", "v1", "persistentvolumes", "PersistentVolume", namespaced=False)
-NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
-NODES = Resource("", "v1", "nodes", "Node", namespaced=False)
-JOBS = Resource("batch", "v1", "jobs", "Job")
-DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
-REPLICASETS = Resource("apps", "v1", "replicasets", "ReplicaSet")
-ROLES = Resource("rbac.authorization.k8s.io", "v1", "roles", "Role")
-ROLEBINDINGS = Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
-LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
-CRDS = Resource(
-    "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", namespaced=False
-)
-
-
-class ApiError(Exception):
-    """A non-2xx answer, with its HTTP status and `Status` body."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        self.status = status
-        self.body = body
-        message = body.get("message") if isinstance(body, dict) else str(body)
-        super().__init__(f"{status}: {message}")
-
-    @property
-    def reason(self) -> str:
-        return str(self.body.get("reason", "")) if isinstance(self.body, dict) else ""
-
-
-class WatchExpired(Exception):
-    """The resourceVersion a watch asked for is gone (410); the caller must relist."""
-
-
 class KubeClient:
     """Async REST client for one API server, over one pooled aiohttp session.
 
     `request_timeout` bounds each ordinary request (None: no bound); watches are never cut by it.
+    `relogin` re-reads the credentials after a 401 (None: a 401 is final).
     """
 
     def __init__(
@@ -111,14 +51,43 @@ class KubeClient:
         ssl_context: ssl.SSLContext | bool | None = None,
         user_agent: str = "katib-py",
         request_timeout: float | None = 60.0,
+        relogin: Callable[[], Credentials] | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self._headers = {"Accept": "application/json", "User-Agent": user_agent}
-        if authorization:
-            self._headers["Authorization"] = authorization
+        self._authorization = authorization
         self._ssl = ssl_context
         self._timeout = aiohttp.ClientTimeout(total=request_timeout, sock_connect=10)
         self._session: aiohttp.ClientSession | None = None
+        self._relogin = relogin
+        self._kinds: dict[tuple[str, str], Resource] = {(k.api_version, k.kind): k for k in WELL_KNOWN}
+
+    @classmethod
+    def from_credentials(
+        cls,
+        load: Callable[[], Credentials],
+        *,
+        user_agent: str = "katib-py",
+        request_timeout: float | None = 60.0,
+    ) -> KubeClient:
+        creds = load()
+        return cls(
+            creds.url,
+            authorization=creds.authorization,
+            ssl_context=creds.ssl_context,
+            user_agent=user_agent,
+            request_timeout=request_timeout,
+            relogin=load,
+        )
+
+    @classmethod
+    def from_environment(cls, *, user_agent: str = "katib-py") -> KubeClient:
+        """In-cluster credentials when running in a Pod, else the kubeconfig ($KUBECONFIG)."""
+        return cls.from_credentials(from_environment, user_agent=user_agent)
+
+    @classmethod
+    def from_kubeconfig(cls, path: str, *, user_agent: str = "katib-py") -> KubeClient:
+        return cls.from_credentials(lambda: from_kubeconfig(path), user_agent=user_agent)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -136,6 +105,30 @@ class KubeClient:
             await self._session.close()
             self._session = None
 
+    def _auth_headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        headers = dict(extra or {})
+        if self._authorization:
+            headers["Authorization"] = self._authorization
+        return headers
+
+    async def _login_again(self) -> bool:
+        """Re-read the credentials after a 401; True when they changed (worth one more try)."""
+        if self._relogin is None:
+            return False
+        try:
+            creds = await asyncio.to_thread(self._relogin)
+        except Exception as exc:  # a broken kubeconfig: the 401 stands
+            log.warning("re-reading the Kubernetes credentials failed: %s", exc)
+            return False
+        if (creds.authorization, creds.ssl_context) == (self._authorization, self._ssl):
+            return False
+        log.info("credentials refreshed after a 401 from %s", self.url)
+        self._authorization = creds.authorization
+        if creds.ssl_context is not self._ssl:
+            self._ssl = creds.ssl_context
+            await self.close()
+        return True
+
     async def request(
         self,
         method: str,
@@ -147,17 +140,34 @@ class KubeClient:
     ) -> Any:
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": content_type} if data is not None else None
+        status, text = await self._send(method, path, params, data, headers)
+        if status == 401 and await self._login_again():
+            status, text = await self._send(method, path, params, data, headers)
+        try:
+            payload: Any = json.loads(text) if text else None
+        except ValueError:
+            payload = text
+        if status >= 400:
+            raise from_response(status, payload)
+        return payload
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        data: str | None,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[int, str]:
         async with self.session.request(
-            method, self.url + path, params=params, data=data, headers=headers, timeout=self._timeout
+            method,
+            self.url + path,
+            params=params,
+            data=data,
+            headers=self._auth_headers(headers),
+            timeout=self._timeout,
         ) as resp:
-            text = await resp.text()
-            try:
-                payload: Any = json.loads(text) if text else None
-            except ValueError:
-                payload = text
-            if resp.status >= 400:
-                raise ApiError(resp.status, payload)
-            return payload
+            return resp.status, await resp.text()
 
     async def get(self, res: Resource, name: str, namespace: str | None = None) -> Obj:
         result: Obj = await self.request("GET", res.path(namespace, name))
@@ -167,10 +177,8 @@ class KubeClient:
         """The object, or None when it does not exist."""
         try:
             return await self.get(res, name, namespace)
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        except NotFound:
+            return None
 
     async def list_with_version(
         self,
@@ -221,7 +229,7 @@ class KubeClient:
     ) -> AsyncIterator[tuple[str, Obj]]:
         """One watch stream from `resource_version`; yields (type, object), BOOKMARKs included.
 
-        Raises WatchExpired on 410 (as a status or as an ERROR event).
+        Raises Expired on 410 (as a status or as an ERROR event).
         """
         params = {
             "watch": "true",
@@ -231,25 +239,30 @@ class KubeClient:
         }
         if label_selector:
             params["labelSelector"] = label_selector
-        async with self.session.get(self.url + res.path(namespace), params=params) as resp:
-            if resp.status == 410:
-                raise WatchExpired()
-            if resp.status >= 400:
-                text = await resp.text()
-                try:
-                    raise ApiError(resp.status, json.loads(text))
-                except ValueError:
-                    raise ApiError(resp.status, text) from None
-            async for line in resp.content:
-                if not line.strip():
-                    continue
-                event = json.loads(line)
-                obj = event.get("object") or {}
-                if event.get("type") == "ERROR":
-                    if obj.get("code") == 410:
-                        raise WatchExpired()
-                    raise ApiError(int(obj.get("code") or 500), obj)
-                yield str(event.get("type")), obj
+        for attempt in (0, 1):
+            async with self.session.get(
+                self.url + res.path(namespace), params=params, headers=self._auth_headers()
+            ) as resp:
+                if resp.status == 401 and attempt == 0:
+                    await resp.read()
+                    if await self._login_again():
+                        continue
+                if resp.status >= 400:
+                    text = await resp.text()
+                    try:
+                        payload: Any = json.loads(text)
+                    except ValueError:
+                        payload = text
+                    raise from_response(resp.status, payload)
+                async for line in resp.content:
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    obj = event.get("object") or {}
+                    if event.get("type") == "ERROR":
+                        raise from_response(int(obj.get("code") or 500), obj)
+                    yield str(event.get("type")), obj
+                return
 
     async def create(self, res: Resource, obj: Obj, namespace: str | None = None) -> Obj:
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
@@ -260,10 +273,8 @@ class KubeClient:
         """Create; None when it already exists (409)."""
         try:
             return await self.create(res, obj, namespace)
-        except ApiError as exc:
-            if exc.status == 409:
-                return None
-            raise
+        except AlreadyExists:
+            return None
 
     async def replace(self, res: Resource, obj: Obj, sub: str | None = None) -> Obj:
         meta = obj["metadata"]
@@ -316,8 +327,30 @@ class KubeClient:
             body["preconditions"] = {"uid": uid}
         try:
             await self.request("DELETE", res.path(namespace, name), body=body)
-        except ApiError as exc:
-            if exc.status == 404 or (exc.status == 409 and uid):
+        except NotFound:
+            return False
+        except Conflict:
+            if uid:
                 return False
             raise
         return True
+
+    # ---------------------------------------------------------------- discovery
+
+    async def kind_for(self, api_version: str, kind: str) -> Resource:
+        """The REST path of a kind, by API discovery (cached); NotFound when the server has none."""
+        key = (api_version, kind)
+        if key in self._kinds:
+            return self._kinds[key]
+        group, _, version = api_version.rpartition("/")
+        path = f"/apis/{api_version}" if group else f"/api/{version}"
+        listing = await self.request("GET", path)
+        for res in listing.get("resources") or []:
+            if res.get("kind") == kind and "/" not in res.get("name", ""):
+                found = Resource(group, version, res["name"], kind, bool(res.get("namespaced", True)))
+                self._kinds[key] = found
+                return found
+        raise NotFound(f"the server has no resource of kind {kind} in {api_version}")
+
+    def remember_kind(self, kind: Resource) -> None:
+        self._kinds[(kind.api_version, kind.kind)] = kind
