@@ -11,6 +11,11 @@ placeholder left over; a parsable object without metadata.name and metadata.name
 apiVersion and kind. Katib's `validateTrialJob` round trip of a batch/v1 Job is
 `katib_py.api.trialjob`, which reports each problem at its own path.
 
+Katib puts most of these errors on `spec.trialTemplate`; here each names its own field (for
+example `spec.trialTemplate.trialSpec.metadata.name`, `spec.trialTemplate.failureCondition`,
+`spec.trialTemplate.configMap.templatePath`) and keeps Katib's message. A template read from a
+ConfigMap has its fields named under `spec.trialTemplate` (`spec.trialTemplate.metadata.name`).
+
 Loading a ConfigMap needs the cluster: the webhook plugs it in as `load_template`.
 """
 
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import yaml
 
@@ -56,14 +61,18 @@ def validate_trial_template(exp: Experiment, load_template: TemplateLoader | Non
     errors: list[FieldError] = []
     if not tt.primary_container_name:
         errors.append(FieldError(f"{base}.primaryContainerName", "must be specified"))
-    if not tt.success_condition or not tt.failure_condition:
-        errors.append(
-            FieldError(
-                base,
-                "successCondition and failureCondition must be specified (they are defaulted only for a "
-                "trialSpec of kind Job, TFJob, PyTorchJob, XGBoostJob, MPIJob or TrainJob)",
+    for field, condition in (
+        ("successCondition", tt.success_condition),
+        ("failureCondition", tt.failure_condition),
+    ):
+        if not condition:
+            errors.append(
+                FieldError(
+                    f"{base}.{field}",
+                    "successCondition and failureCondition must be specified (they are defaulted only for "
+                    "a trialSpec of kind Job, TFJob, PyTorchJob, XGBoostJob, MPIJob or TrainJob)",
+                )
             )
-        )
     if tt.trial_parameters is None:
         return [*errors, FieldError(f"{base}.trialParameters", "must be specified")]
     if tt.trial_spec is None and tt.config_map is None:
@@ -85,8 +94,17 @@ def validate_trial_template(exp: Experiment, load_template: TemplateLoader | Non
     if cm is not None and not (cm.config_map_name and cm.config_map_namespace and cm.template_path):
         return [
             *errors,
-            FieldError(
-                f"{base}.configMap", "configMapName, configMapNamespace and templatePath must be specified"
+            *(
+                FieldError(
+                    f"{base}.configMap.{field}",
+                    "configMapName, configMapNamespace and templatePath must be specified",
+                )
+                for field, value in (
+                    ("configMapName", cm.config_map_name),
+                    ("configMapNamespace", cm.config_map_namespace),
+                    ("templatePath", cm.template_path),
+                )
+                if not value
             ),
         ]
 
@@ -101,7 +119,7 @@ def validate_trial_template(exp: Experiment, load_template: TemplateLoader | Non
             return [
                 *errors,
                 FieldError(
-                    base,
+                    f"{base}.configMap",
                     "unable to parse spec.trialTemplate: ConfigMap "
                     f"{cm.config_map_namespace}/{cm.config_map_name} "
                     f"not found or has no key {cm.template_path!r}",
@@ -158,33 +176,72 @@ def validate_trial_template(exp: Experiment, load_template: TemplateLoader | Non
             return errors
         text = text.replace(placeholder, "test-value")
 
-    leftover = TRIAL_PARAM_LEFTOVER.findall(text)
-    if leftover:
-        errors.append(
-            FieldError(
-                base,
-                f"parameters: {', '.join(leftover)} in spec.trialTemplate not found in spec.trialParameters",
-            )
-        )
+    # Errors inside the template are named at their field: under spec.trialTemplate.trialSpec for
+    # an inline template, under spec.trialTemplate for one read from a ConfigMap.
+    where = f"{base}.trialSpec" if tt.trial_spec is not None else base
     try:
-        run_spec = yaml.safe_load(text) if tt.trial_spec is None else json.loads(text)
+        run_spec: object = yaml.safe_load(text) if tt.trial_spec is None else json.loads(text)
     except (yaml.YAMLError, ValueError) as exc:
+        errors.extend(_leftover_errors(text, None, where))
         errors.append(FieldError(base, f"unable to convert spec.trialTemplate to an object: {exc}"))
         return errors
+    errors.extend(_leftover_errors(text, run_spec, where))
     if not isinstance(run_spec, dict):
         errors.append(
             FieldError(base, "unable to convert spec.trialTemplate to an object: it is not a mapping")
         )
         return errors
     metadata = run_spec.get("metadata") or {}
-    if isinstance(metadata, dict) and (metadata.get("name") or metadata.get("namespace")):
-        errors.append(
-            FieldError(base, "metadata.name and metadata.namespace in spec.trialTemplate must be omitted")
-        )
-    if not run_spec.get("apiVersion") or not run_spec.get("kind"):
-        errors.append(FieldError(base, "APIVersion and Kind in spec.trialTemplate must be specified"))
+    for field in ("name", "namespace"):
+        if isinstance(metadata, dict) and metadata.get(field):
+            errors.append(
+                FieldError(
+                    f"{where}.metadata.{field}",
+                    "metadata.name and metadata.namespace in spec.trialTemplate must be omitted",
+                )
+            )
+    for field in ("apiVersion", "kind"):
+        if not run_spec.get(field):
+            errors.append(
+                FieldError(f"{where}.{field}", "APIVersion and Kind in spec.trialTemplate must be specified")
+            )
     if run_spec.get("apiVersion") == "batch/v1" and run_spec.get("kind") == "Job":
-        where = f"{base}.trialSpec" if tt.trial_spec is not None else base
         for suffix, message in job_problems(run_spec):
             errors.append(FieldError(f"{where}.{suffix}", f"invalid batch/v1 Job: {message}"))
     return errors
+
+
+def _leftover_errors(text: str, run_spec: object, where: str) -> list[FieldError]:
+    """`${trialParameters.x}` placeholders that no trial parameter declares, named at their field.
+
+    Katib names them all in one error on spec.trialTemplate; here each field that holds some gets
+    its own error. Only when none is found in the parsed template (it did not parse) is the whole
+    template named.
+    """
+    if not TRIAL_PARAM_LEFTOVER.search(text):
+        return []
+    located = [FieldError(path, _leftover_message(found)) for path, found in _placeholders(run_spec, where)]
+    return located or [FieldError(where, _leftover_message(TRIAL_PARAM_LEFTOVER.findall(text)))]
+
+
+def _leftover_message(placeholders: list[str]) -> str:
+    return f"parameters: {', '.join(placeholders)} in spec.trialTemplate not found in spec.trialParameters"
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _placeholders(value: object, path: str) -> Iterator[tuple[str, list[str]]]:
+    """(path, placeholders) for every key and string of `value` that holds `${trialParameters.*}`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            key_text = str(key)
+            sub = f"{path}.{key_text}" if _PLAIN_KEY.fullmatch(key_text) else f"{path}[{key_text}]"
+            if found := TRIAL_PARAM_LEFTOVER.findall(key_text):
+                yield sub, found
+            yield from _placeholders(item, sub)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _placeholders(item, f"{path}[{i}]")
+    elif isinstance(value, str) and (found := TRIAL_PARAM_LEFTOVER.findall(value)):
+        yield path, found
