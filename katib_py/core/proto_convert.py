@@ -12,7 +12,7 @@ from katib_py.api.models import (
     Trial,
 )
 from katib_py.core import trial_status as ts
-from katib_py.core.experiment_status import strategy_value
+from katib_py.core.optimal_trial import strategy_value
 from katib_py.proto import api_pb2
 
 _PARAMETER_TYPES = {
