@@ -1,9 +1,13 @@
-"""Experiment status: trial summary, best trial, and the condition an experiment is in (spec 2.1).
+"""Experiment status: trial summary, best trial, and the condition an experiment is in.
 
-Katib's `updateTrialsSummary` and `UpdateExperimentStatusCondition`, with the section-0 fixes:
-the suggestion-end branch is live (an exhausted algorithm completes the experiment once its active
-trials end, item 1) and a completed experiment only restarts when it is restartable and its
-`maxTrialCount` was raised above the trials it has (item 4: no restart oscillation).
+Katib's `updateTrialsSummary` and `UpdateExperimentStatusCondition`
+(`pkg/controller.v1beta1/experiment/util/status_util.go`), the condition marks of
+`pkg/apis/controller/experiments/v1beta1/util.go`, and the restart decision of `Reconcile` in
+`pkg/controller.v1beta1/experiment/experiment_controller.go`, with two fixes (README "Differences
+from Katib"): the suggestion-end branch is live (an exhausted algorithm completes the experiment
+once its active trials end; Katib always passes false) and a completed experiment only restarts
+when it is restartable and its `maxTrialCount` was raised above the trials it has (no restart
+oscillation). The best trial is chosen by `katib_py.core.optimal_trial`.
 """
 
 from __future__ import annotations
@@ -98,7 +102,7 @@ def should_restart(exp: Experiment) -> bool:
     """A completed experiment restarts when it is restartable and maxTrialCount now exceeds its trials.
 
     Katib also restarts any completed experiment without maxTrialCount that has trials, which makes
-    it flip between Restarting and Succeeded on every reconcile; we do not (spec section 0, item 4).
+    it flip between Restarting and Succeeded on every reconcile; we do not.
     """
     if not is_completed(exp) or not is_restartable(exp):
         return False
