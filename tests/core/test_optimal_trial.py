@@ -43,18 +43,21 @@ def measured(name: str, low: str, high: str, latest: str, state: str = "succeede
     return t
 
 
-def name_of(t: Trial | None) -> str | None:
+def steady(name: str, value: str, state: str = "succeeded") -> Trial:
+    """A trial whose loss was `value` throughout."""
+    return measured(name, value, value, value, state)
+
+
+def best_of(spec: ObjectiveSpec | None, trials: list[Trial]) -> str | None:
+    """The name of the best trial."""
+    t = best_trial(spec, trials)
     return t.metadata.name if t is not None and t.metadata is not None else None
 
 
 def test_minimize_takes_the_lowest_and_maximize_the_highest() -> None:
-    trials = [
-        measured("a", "0.5", "0.5", "0.5"),
-        measured("b", "0.2", "0.2", "0.2"),
-        measured("c", "0.9", "0.9", "0.9"),
-    ]
-    assert name_of(best_trial(objective("minimize", "min"), trials)) == "b"
-    assert name_of(best_trial(objective("maximize", "max"), trials)) == "c"
+    trials = [steady("a", "0.5"), steady("b", "0.2"), steady("c", "0.9")]
+    assert best_of(objective("minimize", "min"), trials) == "b"
+    assert best_of(objective("maximize", "max"), trials) == "c"
 
 
 def test_the_objective_strategy_picks_the_value_compared() -> None:
@@ -64,34 +67,25 @@ def test_the_objective_strategy_picks_the_value_compared() -> None:
         measured("b", "0.3", "0.4", "0.3"),
         measured("c", "0.2", "0.95", "0.5"),
     ]
-    assert name_of(best_trial(objective("minimize", "min"), trials)) == "a"
-    assert name_of(best_trial(objective("minimize", "latest"), trials)) == "b"
-    assert name_of(best_trial(objective("maximize", "max"), trials)) == "c"
-    assert name_of(best_trial(objective("maximize", "latest"), trials)) == "a"
+    assert best_of(objective("minimize", "min"), trials) == "a"
+    assert best_of(objective("minimize", "latest"), trials) == "b"
+    assert best_of(objective("maximize", "max"), trials) == "c"
+    assert best_of(objective("maximize", "latest"), trials) == "a"
     # no strategy for the objective metric: its latest value
-    assert name_of(best_trial(objective("minimize", None), trials)) == "b"
+    assert best_of(objective("minimize", None), trials) == "b"
 
 
 def test_ties_keep_the_first_in_list_order() -> None:
-    trials = [
-        measured("a", "0.4", "0.4", "0.4"),
-        measured("b", "0.2", "0.2", "0.2"),
-        measured("c", "0.2", "0.2", "0.2"),
-    ]
-    assert name_of(best_trial(objective("minimize"), trials)) == "b"
-    assert name_of(best_trial(objective("minimize"), list(reversed(trials)))) == "c"
-    assert name_of(best_trial(objective("maximize", "max"), trials)) == "a"
+    trials = [steady("a", "0.4"), steady("b", "0.2"), steady("c", "0.2")]
+    assert best_of(objective("minimize"), trials) == "b"
+    assert best_of(objective("minimize"), list(reversed(trials))) == "c"
+    assert best_of(objective("maximize", "max"), trials) == "a"
 
 
 def test_nan_and_inf_are_never_best() -> None:
-    trials = [
-        measured("nan", "nan", "nan", "nan"),
-        measured("low", "-inf", "-inf", "-inf"),
-        measured("a", "0.5", "0.5", "0.5"),
-        measured("high", "+Inf", "+Inf", "+Inf"),
-    ]
-    assert name_of(best_trial(objective("minimize"), trials)) == "a"
-    assert name_of(best_trial(objective("maximize", "max"), trials)) == "a"
+    trials = [steady("nan", "nan"), steady("low", "-inf"), steady("a", "0.5"), steady("high", "+Inf")]
+    assert best_of(objective("minimize"), trials) == "a"
+    assert best_of(objective("maximize", "max"), trials) == "a"
     assert best_trial(objective("minimize"), trials[:2]) is None
 
 
@@ -99,37 +93,37 @@ def test_no_candidate_gives_none() -> None:
     assert best_trial(objective(), []) is None
     no_observation = [trial("p", "pending"), trial("r", "running"), trial("f", "failed")]
     assert best_trial(objective(), no_observation) is None
-    unavailable = measured("m", "unavailable", "unavailable", "unavailable", state="metricsunavailable")
+    unavailable = steady("m", "unavailable", state="metricsunavailable")
     assert best_trial(objective(), [unavailable]) is None
     other_metric_only = trial("o", "succeeded")
     assert other_metric_only.status is not None
     other_metric_only.status.observation = Observation(metrics=[Metric(name="acc", latest="0.9")])
     assert best_trial(objective(), [other_metric_only]) is None
-    assert best_trial(None, [measured("a", "0.1", "0.1", "0.1")]) is None
+    assert best_trial(None, [steady("a", "0.1")]) is None
 
 
 def test_any_trial_with_a_value_counts_early_stopped_included() -> None:
     # As in Katib, the state is not looked at: an early-stopped trial's observation competes.
-    trials = [measured("s", "0.5", "0.5", "0.5"), measured("e", "0.3", "0.3", "0.3", state="earlystopped")]
-    assert name_of(best_trial(objective(), trials)) == "e"
+    trials = [steady("s", "0.5"), steady("e", "0.3", state="earlystopped")]
+    assert best_of(objective(), trials) == "e"
 
 
 def test_a_string_metric_becomes_best_and_the_next_number_starts_again() -> None:
-    trials = [measured("a", "0.1", "0.1", "0.1"), measured("s", "blue", "blue", "blue")]
-    assert name_of(best_trial(objective(), trials)) == "s"
-    assert name_of(best_trial(objective(), [*trials, measured("b", "0.7", "0.7", "0.7")])) == "b"
+    trials = [steady("a", "0.1"), steady("s", "blue")]
+    assert best_of(objective(), trials) == "s"
+    assert best_of(objective(), [*trials, steady("b", "0.7")]) == "b"
 
 
 def test_goal_is_reached_by_any_value_at_or_beyond_it() -> None:
-    trials = [measured("a", "0.5", "0.5", "0.5"), measured("b", "0.2", "0.2", "0.2")]
+    trials = [steady("a", "0.5"), steady("b", "0.2")]
     assert goal_reached(objective("minimize", goal=0.2), trials)
     assert not goal_reached(objective("minimize", goal=0.1), trials)
     assert goal_reached(objective("maximize", "max", goal=0.5), trials)
     assert not goal_reached(objective("maximize", "max", goal=0.6), trials)
     assert not goal_reached(objective("minimize"), trials)  # no goal
     # reached earlier, then a string metric became best: the goal stays reached
-    assert goal_reached(objective("minimize", goal=0.2), [*trials, measured("s", "x", "x", "x")])
-    assert not goal_reached(objective("maximize", "max", goal=1.0), [measured("i", "inf", "inf", "inf")])
+    assert goal_reached(objective("minimize", goal=0.2), [*trials, steady("s", "x")])
+    assert not goal_reached(objective("maximize", "max", goal=1.0), [steady("i", "inf")])
 
 
 def test_strategy_values_fall_back_to_latest() -> None:
