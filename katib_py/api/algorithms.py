@@ -2,9 +2,15 @@
 
 This is the single table that admission (katib_py.api.validation) and the algorithm services
 (katib_py.suggestion) both read, so that an Experiment the webhook accepts is one the service can
-run (spec section 0, item 9). Settings follow spec section 6 for the Katib service that the default
-katib-config maps each name to (hyperopt for random/tpe, optuna for grid/multivariate-tpe, skopt for
-bayesianoptimization, goptuna for cmaes/sobol, Katib's own hyperband, pbt and medianstop).
+run: a distribution an algorithm cannot honour is refused at admission, never ignored (README
+"Differences from Katib"). Settings follow the `ValidateAlgorithmSettings` of the Katib service that
+Katib's default katib-config (`manifests/v1beta1/installs/katib-standalone/katib-config.yaml`) maps
+each name to: `pkg/suggestion/v1beta1/hyperopt/service.py` (random, tpe),
+`pkg/suggestion/v1beta1/optuna/service.py` (grid, multivariate-tpe),
+`pkg/suggestion/v1beta1/skopt/service.py` (bayesianoptimization),
+`pkg/suggestion/v1beta1/goptuna/service.go` (cmaes, sobol),
+`pkg/suggestion/v1beta1/hyperband/service.py`, `pkg/suggestion/v1beta1/pbt/service.py`, and
+medianstop's `pkg/earlystopping/v1beta1/medianstop/service.py`.
 """
 
 from __future__ import annotations
@@ -241,4 +247,5 @@ def hyperband_min_parallel(r_l: float, eta: int) -> int:
     """Katib's hyperband needs parallelTrialCount >= ceil(eta^s_max), s_max = int(log(r_l)/log(eta))."""
     eta = eta if eta > 0 else 3
     s_max = int(math.log(r_l) / math.log(eta)) if r_l > 1 and eta > 1 else 0
-    return math.ceil(eta**s_max)
+    need: int = eta**s_max  # s_max >= 0: an integer
+    return need

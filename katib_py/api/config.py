@@ -1,12 +1,14 @@
 """The katib-config (`config.kubeflow.org/v1beta1`, kind KatibConfig) as typed models.
 
-Layout and defaults follow Katib's `pkg/apis/config/v1beta1` (spec 7.1). katib-py extensions, all
+Layout and defaults follow Katib's `pkg/apis/config/v1beta1/types.go` and
+`pkg/apis/config/v1beta1/defaults.go` (`SetDefaults_KatibConfig`). katib-py extensions, all
 optional and ignored by Katib:
 
 - `runtime.getSuggestionsTimeoutSeconds` (default 300): deadline of one GetSuggestions call
-  (spec section 0, item 12; Katib hard-codes it).
+  (Katib hard-codes 60 s in `pkg/controller.v1beta1/suggestion/suggestionclient/suggestionclient.go`).
 - `runtime.metricsUnavailableGracePeriodSeconds` (default 60): how long a succeeded job may wait
-  for its metrics before the trial ends as MetricsUnavailable (section 0, item 14).
+  for its metrics before the trial ends as MetricsUnavailable (Katib requeues such a trial
+  forever: `pkg/controller.v1beta1/trial/trial_controller.go`).
 - `runtime.earlyStoppings[].command` / `.args` / `.env`: run the early-stopping service with a
   given command instead of the image's entry point, as suggestions already can (their entry is an
   inline container). The default config uses this to run `katib-py suggestion serve`.
@@ -173,7 +175,7 @@ class KatibConfig(ConfigModel):
         return None
 
 
-# ---------------------------------------------------------------- defaulting (spec 7.1)
+# ---------------------------------------------------------------- defaulting (Katib's defaults.go)
 
 
 def _image_pull_policy(value: str) -> str:

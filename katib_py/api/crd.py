@@ -1,11 +1,12 @@
 """CustomResourceDefinitions for Experiment, Suggestion and Trial, with a structural schema.
 
-Katib ships its CRDs with `x-kubernetes-preserve-unknown-fields` at the root and no schema. We
-derive a real structural openAPIV3Schema from the pydantic models instead, so that the API server
-rejects a wrongly typed field (`parallelTrialCount: three`) and prunes unknown ones. Values are
-typed but not enumerated: the validating webhook gives the better message for a wrong value.
-Only free-form parts (`trialSpec`, `runSpec`, `customCollector`, `httpGet`, and `status.kopf`,
-where the kopf operator keeps its handler progress) keep unknown fields.
+Katib ships its CRDs (`manifests/v1beta1/components/crd/{experiment,suggestion,trial}.yaml`) with
+`x-kubernetes-preserve-unknown-fields` at the root and no schema. We derive a real structural
+openAPIV3Schema from the pydantic models instead, so that the API server rejects a wrongly typed
+field (`parallelTrialCount: three`) and prunes unknown ones. Values are typed but not enumerated:
+the validating webhook gives the better message for a wrong value. Only free-form parts
+(`trialSpec`, `runSpec`, `customCollector`, `httpGet`, and `status.kopf`, where the kopf operator
+keeps its handler progress) keep unknown fields.
 
 `python -m katib_py.api.crd --write` regenerates `crds/`; `--check` fails when it is stale.
 """

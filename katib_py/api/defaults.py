@@ -1,4 +1,10 @@
-"""Katib's Experiment defaulting (spec 1.6, `Experiment.SetDefault`), as a pure function.
+"""Katib's Experiment defaulting, as a pure function.
+
+Katib's mutating webhook (`pkg/webhook/v1beta1/experiment/mutate_webhook.go`) calls
+`Experiment.SetDefault` (`pkg/apis/controller/experiments/v1beta1/experiment_defaults.go`):
+parallelTrialCount, resumePolicy, the objective's metric strategies, the trial template's
+conditions and primary pod labels by the trialSpec's kind, the metrics collector, and each
+parameter's distribution.
 
 `apply_defaults` returns a new Experiment; `default_patch` gives the JSON patch the mutating
 admission webhook answers with (against the raw object the API server sent).

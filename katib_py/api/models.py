@@ -1,5 +1,10 @@
 """Katib's kubeflow.org/v1beta1 API objects as pydantic models.
 
+The types are Katib's `pkg/apis/controller/common/v1beta1/common_types.go`,
+`pkg/apis/controller/experiments/v1beta1/experiment_types.go`,
+`pkg/apis/controller/suggestions/v1beta1/suggestion_types.go` and
+`pkg/apis/controller/trials/v1beta1/trial_types.go`.
+
 Field names are snake_case in Python and camelCase on the wire. Everything is optional
 so that any object a cluster holds loads; `dump()` writes back only what was set, so a
 load/dump round trip neither loses nor invents a field. Free-form parts (trialSpec,

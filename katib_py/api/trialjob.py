@@ -1,8 +1,10 @@
 """Check a batch/v1 Job trial template against the Kubernetes Job type.
 
-Katib converts the rendered template to a typed `batchv1.Job` and back, and rejects it when a field
-was lost (a typo such as `comand`) or has the wrong type. We walk the same type information, taken
-from the `kubernetes` client's generated models, and report each problem with its exact path.
+Katib (`validateTrialJob` and `validatePatchJob` in
+`pkg/webhook/v1beta1/experiment/validator/validator.go`) converts the rendered template to a typed
+`batchv1.Job` and back, and rejects it when a field was lost (a typo such as `comand`) or has the
+wrong type. We walk the same type information, taken from the `kubernetes` client's generated
+models, and report each problem with its exact path.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """`katib-py validate FILE...`: default and validate Experiments offline, like the admission webhooks.
 
+It applies what Katib's admission webhooks do on a cluster
+(`pkg/webhook/v1beta1/experiment/mutate_webhook.go`, then
+`pkg/webhook/v1beta1/experiment/validation_webhook.go`), minus the checks that need the cluster.
 On success the defaulted objects are printed as YAML (multi-document); on failure every error is
 printed as `FILE: path: message` on stderr and the exit status is 1. The algorithm, early-stopping
 and collector names are checked against the packaged katib-config unless `--config` names another.

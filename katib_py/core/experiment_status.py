@@ -1,25 +1,20 @@
-"""Experiment status: trial summary, best trial, and the condition an experiment is in (spec 2.1).
+"""Experiment status: trial summary, best trial, and the condition an experiment is in.
 
-Katib's `updateTrialsSummary` and `UpdateExperimentStatusCondition`, with the section-0 fixes:
-the suggestion-end branch is live (an exhausted algorithm completes the experiment once its active
-trials end, item 1) and a completed experiment only restarts when it is restartable and its
-`maxTrialCount` was raised above the trials it has (item 4: no restart oscillation).
+Katib's `updateTrialsSummary` and `UpdateExperimentStatusCondition`
+(`pkg/controller.v1beta1/experiment/util/status_util.go`), the condition marks of
+`pkg/apis/controller/experiments/v1beta1/util.go`, and the restart decision of `Reconcile` in
+`pkg/controller.v1beta1/experiment/experiment_controller.go`, with two fixes (README "Differences
+from Katib"): the suggestion-end branch is live (an exhausted algorithm completes the experiment
+once its active trials end; Katib always passes false) and a completed experiment only restarts
+when it is restartable and its `maxTrialCount` was raised above the trials it has (no restart
+oscillation). The best trial is chosen by `katib_py.core.optimal_trial`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from katib_py.api.models import (
-    Condition,
-    Experiment,
-    ExperimentStatus,
-    Metric,
-    Observation,
-    OptimalTrial,
-    Trial,
-)
+from katib_py.api.models import Condition, Experiment, ExperimentStatus, Trial
 from katib_py.core import trial_status as ts
 from katib_py.core.conditions import (
     FALSE,
@@ -29,7 +24,7 @@ from katib_py.core.conditions import (
     remove_condition,
     set_condition,
 )
-from katib_py.core.observation import parse_metric_value
+from katib_py.core.optimal_trial import best_trial, goal_reached, optimal_trial_status
 
 CREATED = "Created"
 RUNNING = "Running"
@@ -57,8 +52,6 @@ MSG_SUGGESTION_FAILED = "Suggestion has failed"
 RESUME_NEVER = "Never"
 RESUME_LONG_RUNNING = "LongRunning"
 RESUME_FROM_VOLUME = "FromVolume"
-
-UNAVAILABLE = "unavailable"
 
 
 # ---------------------------------------------------------------- condition predicates and marks
@@ -109,7 +102,7 @@ def should_restart(exp: Experiment) -> bool:
     """A completed experiment restarts when it is restartable and maxTrialCount now exceeds its trials.
 
     Katib also restarts any completed experiment without maxTrialCount that has trials, which makes
-    it flip between Restarting and Succeeded on every reconcile; we do not (spec section 0, item 4).
+    it flip between Restarting and Succeeded on every reconcile; we do not.
     """
     if not is_completed(exp) or not is_restartable(exp):
         return False
@@ -157,30 +150,7 @@ def mark_restarting(exp: Experiment, now: str) -> ExperimentStatus:
     return status
 
 
-# ---------------------------------------------------------------- trial summary and best trial
-
-
-def strategy_value(metric: Metric, strategy: str) -> str:
-    """The value a metric strategy picks: min/max fall back to latest when unavailable."""
-    latest = metric.latest or UNAVAILABLE
-    if strategy == "min":
-        return metric.min if metric.min not in (None, UNAVAILABLE) else latest
-    if strategy == "max":
-        return metric.max if metric.max not in (None, UNAVAILABLE) else latest
-    return latest
-
-
-def objective_value(trial: Trial, metric_name: str, strategy: str) -> str:
-    """The trial's objective value by strategy, or "unavailable"."""
-    observation = trial.status.observation if trial.status else None
-    for metric in (observation.metrics if observation else None) or []:
-        if metric.name == metric_name:
-            return strategy_value(metric, strategy)
-    return UNAVAILABLE
-
-
-def _parse_float(text: str) -> float | None:
-    return parse_metric_value(text)
+# ---------------------------------------------------------------- trial summary
 
 
 @dataclass(frozen=True)
@@ -191,25 +161,12 @@ class TrialsSummary:
     goal_reached: bool
 
 
-def _objective_strategy(exp: Experiment) -> tuple[str, str, str, float | None]:
-    objective = exp.spec.objective if exp.spec else None
-    if objective is None:
-        return "", "", "latest", None
-    name = objective.objective_metric_name or ""
-    strategy = "latest"
-    for ms in objective.metric_strategies or []:
-        if ms.name == name and ms.value:
-            strategy = ms.value
-    return name, objective.type or "", strategy, objective.goal
-
-
 def summarize_trials(exp: Experiment, trials: list[Trial]) -> TrialsSummary:
     """updateTrialsSummary: counts, name lists, currentOptimalTrial and goalReached.
 
     A trial is classified by the first of Killed, Failed, Succeeded, EarlyStopped, Running,
-    MetricsUnavailable, Pending that applies. For the best trial, a value that is not a number
-    (string metrics) replaces the best ("for string metrics the best is the latest"); `nan` and
-    `inf` never become best; ties keep the first trial.
+    MetricsUnavailable, Pending that applies. The best trial and the goal are judged by
+    `katib_py.core.optimal_trial`.
     """
     status = _status(exp)
     lists: dict[str, list[str]] = {
@@ -241,55 +198,11 @@ def summarize_trials(exp: Experiment, trials: list[Trial]) -> TrialsSummary:
     status.metrics_unavailable_trial_list = lists["unavailable"]
     status.trials_pending, status.pending_trial_list = len(lists["pending"]), lists["pending"]
 
-    metric_name, direction, strategy, goal = _objective_strategy(exp)
-    best: Trial | None = None
-    best_value: float | None = None
-    goal_reached = False
-    for trial in trials:
-        raw = objective_value(trial, metric_name, strategy)
-        if raw == UNAVAILABLE:
-            continue
-        value = _parse_float(raw)
-        if value is None:
-            best, best_value = trial, None
-            continue
-        if not math.isfinite(value):
-            continue  # nan and inf are reported, never chosen as best (spec section 0, item 15)
-        if (
-            best_value is None
-            or (direction == "minimize" and value < best_value)
-            or (direction == "maximize" and value > best_value)
-        ):
-            best, best_value = trial, value
-        if (
-            goal is not None
-            and best_value is not None
-            and (
-                (direction == "minimize" and best_value <= goal)
-                or (direction == "maximize" and best_value >= goal)
-            )
-        ):
-            goal_reached = True
-    if best is not None:
-        status.current_optimal_trial = _optimal_trial(exp, best)
-    return TrialsSummary(status, goal_reached)
-
-
-def _optimal_trial(exp: Experiment, trial: Trial) -> OptimalTrial:
     objective = exp.spec.objective if exp.spec else None
-    strategies = (objective.metric_strategies if objective else None) or []
-    observation = trial.status.observation if trial.status else None
-    by_name = {m.name: m for m in (observation.metrics if observation else None) or []}
-    metrics = [by_name[s.name].model_copy() for s in strategies if s.name in by_name]
-    if not metrics and observation is not None:
-        metrics = [m.model_copy() for m in observation.metrics or []]
-    return OptimalTrial(
-        best_trial_name=trial.metadata.name if trial.metadata else None,
-        parameter_assignments=[
-            p.model_copy() for p in (trial.spec.parameter_assignments if trial.spec else None) or []
-        ],
-        observation=Observation(metrics=metrics),
-    )
+    best = best_trial(objective, trials)
+    if best is not None:
+        status.current_optimal_trial = optimal_trial_status(objective, best)
+    return TrialsSummary(status, goal_reached(objective, trials))
 
 
 # ---------------------------------------------------------------- the experiment's condition

@@ -1,9 +1,10 @@
 """A GJSON path evaluator (github.com/tidwall/gjson syntax) over parsed JSON values.
 
-Katib decides whether a trial's job succeeded or failed by evaluating the user's (or the
-default) `successCondition` / `failureCondition` GJSON expressions against the job object, so a
-Katib user's expressions must mean here exactly what they mean there. No maintained Python
-library implements GJSON's query language, hence this module.
+Katib decides whether a trial's job succeeded or failed by evaluating the user's (or the default)
+`successCondition` / `failureCondition` GJSON expressions against the job object
+(`GetDeployedJobStatus` in `pkg/controller.v1beta1/trial/util/job_util.go`), so a Katib user's
+expressions must mean here exactly what they mean there. No maintained Python library implements
+GJSON's query language, hence this module.
 
 Supported: dotted paths with `\\` escapes and `*` / `?` key wildcards; array indexes; `#`
 (count, or `#.path` to map a path over the elements); first-match `#(...)` and all-match

@@ -1,10 +1,10 @@
-"""Whether a trial's job succeeded, failed or runs, by Katib's GJSON conditions (spec 2.2).
+"""Whether a trial's job succeeded, failed or runs, by Katib's GJSON conditions.
 
-Katib marshals the job (any kind: Job, TFJob, Argo Workflow, Tekton PipelineRun, ...) to JSON and
-evaluates the trial's `failureCondition` first, then its `successCondition`. A condition holds
-when its result is an object or a non-empty array; the reason and message come from that object
-(or from element [0] of the array), which for the default expressions is the matched
-`status.conditions` entry.
+Katib's `GetDeployedJobStatus` (`pkg/controller.v1beta1/trial/util/job_util.go`) marshals the job
+(any kind: Job, TFJob, Argo Workflow, Tekton PipelineRun, ...) to JSON and evaluates the trial's
+`failureCondition` first, then its `successCondition`. A condition holds when its result is an
+object or a non-empty array; the reason and message come from that object (or from element [0] of
+the array), which for the default expressions is the matched `status.conditions` entry.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from katib_py.core import gjson
 
 JobState = Literal["Succeeded", "Failed", "Running"]
 
-# kind -> (successCondition, failureCondition), the webhook's defaults (spec 1.6), keyed on kind
+# kind -> (successCondition, failureCondition), the webhook's defaults (experiment_defaults.go), keyed on kind
 # only as Katib does. Argo Workflows and Tekton PipelineRuns are documented by Katib but not
 # defaulted: their users write the expressions themselves.
 DEFAULT_CONDITIONS: dict[str, tuple[str, str]] = {

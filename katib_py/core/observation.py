@@ -1,12 +1,17 @@
-"""A trial's observation from its metric logs, and the objective value read from it (spec 2.2).
+"""A trial's observation from its metric logs, and the objective value read from it.
 
-Katib's `getMetrics`: only the metrics with a strategy (the objective and the additional metrics)
-count; each starts as min = max = latest = "unavailable"; numeric values move min and max, and
-`latest` is the value with the newest timestamp (on equal timestamps the later log wins). Values
-are kept as the strings they were reported as, so string metrics survive.
+Katib's `getMetrics` (`pkg/controller.v1beta1/trial/trial_controller_util.go`): only the metrics
+with a strategy (the objective and the additional metrics) count; each starts as min = max = latest
+= "unavailable"; numeric values move min and max, and `latest` is the value with the newest
+timestamp (on equal timestamps the later log wins). Values are kept as the strings they were
+reported as, so string metrics survive.
 
-Difference from Katib (spec section 0, item 15): `nan` and `±inf` are reported as they are in
-`latest` but never become min or max, so such a value is never chosen as the best. A timestamp
+The objective value is Katib's `getObjectiveMetricValue`
+(`pkg/controller.v1beta1/experiment/util/status_util.go`), and numbers are told from strings as
+Go's `strconv.ParseFloat` does.
+
+Difference from Katib (README "Differences from Katib"): `nan` and `±inf` are reported as they are
+in `latest` but never become min or max, so such a value is never chosen as the best. A timestamp
 that is not RFC 3339 counts as the zero time instead of failing the whole observation.
 """
 

@@ -1,4 +1,7 @@
-"""What the pod webhook does to a trial's pod (spec 5.1, Katib's `inject_webhook.go` + `utils.go`).
+"""What the pod webhook does to a trial's pod.
+
+Katib's `pkg/webhook/v1beta1/pod/inject_webhook.go` and `pkg/webhook/v1beta1/pod/utils.go`
+(`wrapWorkerContainer`), with the constants of `pkg/webhook/v1beta1/pod/const.go`.
 
 Every pod of a trial's job gets the trial's labels and the `KATIB_TRIAL_NAME` env var on its
 primary container. The primary pod (all of them when `primaryPodLabels` is unset) of a trial

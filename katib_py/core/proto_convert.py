@@ -1,4 +1,9 @@
-"""API objects to the gRPC messages algorithm services receive (ConvertExperiment/ConvertTrials, 2.3)."""
+"""API objects to the gRPC messages algorithm services receive.
+
+Katib's `ConvertExperiment` and `ConvertTrials`
+(`pkg/controller.v1beta1/suggestion/suggestionclient/suggestionclient.go`), into the messages of
+`pkg/apis/manager/v1beta1/api.proto`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from katib_py.api.models import (
     Trial,
 )
 from katib_py.core import trial_status as ts
-from katib_py.core.experiment_status import strategy_value
+from katib_py.core.optimal_trial import strategy_value
 from katib_py.proto import api_pb2
 
 _PARAMETER_TYPES = {
@@ -204,7 +209,8 @@ def request_chunk(trial: Trial, request_type: type[TrialsRequest]) -> bytes:
     """
     if not is_sent_to_algorithms(trial):
         return b""
-    return request_type(trials=[trial_to_proto(trial)]).SerializeToString()
+    chunk: bytes = request_type(trials=[trial_to_proto(trial)]).SerializeToString()
+    return chunk
 
 
 def join_request(head: TrialsRequest, chunks: list[bytes]) -> bytes:

@@ -1,4 +1,7 @@
-"""The objects a Suggestion owns, built from the katib-config (Katib's composer, spec 2.3).
+"""The objects a Suggestion owns, built from the katib-config.
+
+Katib's composer (`pkg/controller.v1beta1/suggestion/composer/composer.go`), called by
+`ReconcileSuggestion` in `pkg/controller.v1beta1/suggestion/suggestion_controller.go`.
 
 Deployment and Service `<suggestion>-<algorithm>` run the algorithm service (and the early-stopping
 service as a second container when asked); a ServiceAccount, Role and RoleBinding of the same name

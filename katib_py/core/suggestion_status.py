@@ -1,4 +1,7 @@
-"""Suggestion conditions (spec 1.4): Created, DeploymentReady, Running, Succeeded, Failed.
+"""Suggestion conditions: Created, DeploymentReady, Running, Succeeded, Failed.
+
+Katib's marks are in `pkg/apis/controller/suggestions/v1beta1/util.go`, its reasons in
+`pkg/controller.v1beta1/suggestion/suggestion_controller_status.go`.
 
 "Restarting" is not a condition type: it is Running=False with reason "Experiment is restarting".
 """

@@ -1,10 +1,14 @@
 """Assignments between a Suggestion and its Experiment's trials, with a bounded Suggestion object.
 
-Katib keeps every assignment ever made in `Suggestion.status.suggestions`; an experiment of about
-14,500 trials then overflows etcd's 1.5 MiB object limit. katib-py keeps there only the
-assignments whose trials are not created yet or still active: once a trial has completed, its
-assignment is pruned (the Trial object holds its parameters). `status.suggestionCount` stays the
-cumulative number of assignments ever made and `spec.requests` stays cumulative, as in Katib.
+Katib's side of this is `SyncAssignments`
+(`pkg/controller.v1beta1/suggestion/suggestionclient/suggestionclient.go`) and the experiment's
+`ReconcileSuggestions` and `deleteTrials`
+(`pkg/controller.v1beta1/experiment/experiment_controller.go`). Katib keeps every assignment ever
+made in `Suggestion.status.suggestions`; an experiment of about 14,500 trials then overflows etcd's
+1.5 MiB object limit. katib-py keeps there only the assignments whose trials are not created yet or
+still active: once a trial has completed, its assignment is pruned (the Trial object holds its
+parameters). `status.suggestionCount` stays the cumulative number of assignments ever made and
+`spec.requests` stays cumulative, as in Katib.
 
 Invariant: an assignment stays in `status.suggestions` until its trial is seen completed (or the
 experiment deletes that trial on purpose when parallelism is lowered). So a trial that is lost or

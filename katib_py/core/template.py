@@ -1,4 +1,7 @@
-"""A trial's run spec from the experiment's trial template (spec 2.1, Katib's `applyParameters`).
+"""A trial's run spec from the experiment's trial template.
+
+Katib's `GetRunSpecWithHyperParameters` and `applyParameters`
+(`pkg/controller.v1beta1/experiment/manifest/generator.go`).
 
 The template is text: the inline `trialSpec` marshalled to JSON, or the raw string a ConfigMap
 holds. Every `${trialParameters.<name>}` is replaced by plain substitution (no escaping, as in

@@ -1,10 +1,13 @@
-"""How many trials to start and which to delete (Katib's ReconcileTrials, spec 2.1).
+"""How many trials to start and which to delete.
 
-Fixes against Katib (spec section 0, item 3): when parallelTrialCount is lowered, only active
-trials are deleted (pending ones first, then the newest running ones), never completed ones, and
-the decision is returned at once instead of busy-waiting for the deletions. MetricsUnavailable
-trials count as completed here as they do in the experiment's condition, so an experiment never
-runs more than maxTrialCount trials.
+Katib's `ReconcileTrials`, `createTrials` and `deleteTrials`
+(`pkg/controller.v1beta1/experiment/experiment_controller.go`).
+
+Fixes against Katib (README "Differences from Katib"): when parallelTrialCount is lowered, only
+active trials are deleted (pending ones first, then the newest running ones), never completed ones,
+and the decision is returned at once instead of busy-waiting for the deletions. MetricsUnavailable
+trials count as completed here as they do in the experiment's condition, so an experiment never runs
+more than maxTrialCount trials.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""The Trial an experiment creates for one assignment (Katib's getTrialInstance, spec 2.1).
+"""The Trial an experiment creates for one assignment.
 
-Fix against Katib (spec section 0, item 11): `spec.labels` carries the assignment's labels.
+Katib's `getTrialInstance` (`pkg/controller.v1beta1/experiment/experiment_controller_util.go`).
+Fix against Katib: `spec.labels` carries the assignment's labels (Katib never fills it).
 The trial is created with its `clean-metrics-in-db` finalizer already in place, which saves the
 trial controller a write.
 """

@@ -1,8 +1,11 @@
-"""Trial conditions: what state a Trial is in, and how a job's state moves it (spec 1.5, 2.2).
+"""Trial conditions: what state a Trial is in, and how a job's state moves it.
 
-`next_trial_status` is Katib's UpdateTrialStatusCondition with one fix (spec section 0, item 14):
-a job that succeeded but whose objective metric never arrives waits at most a grace period, then
-the trial ends as MetricsUnavailable instead of being requeued forever.
+The predicates and marks are Katib's `pkg/apis/controller/trials/v1beta1/util.go`, the reasons
+`pkg/controller.v1beta1/trial/trial_controller_status.go`. `next_trial_status` is Katib's
+`UpdateTrialStatusCondition` (`pkg/controller.v1beta1/trial/trial_controller_util.go`) with one fix
+(README "Differences from Katib"): a job that succeeded but whose objective metric never arrives
+waits at most a grace period, then the trial ends as MetricsUnavailable instead of being requeued
+forever.
 """
 
 from __future__ import annotations
@@ -125,7 +128,7 @@ def mark_created(trial: Trial, now: str) -> TrialStatus:
 
 
 def mark_killed(trial: Trial, now: str) -> TrialStatus:
-    """Killed because the experiment ended (spec section 0, item 2)."""
+    """Killed because the experiment ended (in Katib `MarkTrialStatusKilled` has no caller)."""
     status = _status(trial)
     _mark_terminal(status, KILLED, REASON_KILLED, MSG_KILLED, now)
     return status

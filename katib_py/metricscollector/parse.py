@@ -1,6 +1,10 @@
 """Metric lines to observations: Katib's TEXT (regexp filters) and JSON-lines formats.
 
-Differences from Katib, on purpose (spec section 0, items 10 and 15):
+Katib's `CollectObservationLog`
+(`pkg/metricscollector/v1beta1/file-metricscollector/file-metricscollector.go`), with the default
+filter of `pkg/metricscollector/v1beta1/common/const.go`.
+
+Differences from Katib, on purpose (README "Differences from Katib"):
 - The default TEXT filter also takes names with `/` and `.`, values with or without a leading
   digit, signs, scientific notation, and `nan` / `inf` (reported as written).
 - JSON values may be numbers or strings (Katib ignores numbers).

@@ -1,10 +1,11 @@
 """Early-stopping rules as the sidecar evaluates them (pure, no I/O).
 
-A rule `name;value;comparison;startStep` is checked on every report of its metric once that
-metric has been reported at least startStep times (Katib checks only at exactly the
-startStep-th report: spec section 0, item 7). For the objective metric the best value so far is
-compared (max when maximizing, min when minimizing); for other metrics the latest value.
-`nan`/`inf` and non-numbers never count as a best value and never satisfy a rule.
+A rule `name;value;comparison;startStep` is checked on every report of its metric once that metric
+has been reported at least startStep times (Katib checks only at exactly the startStep-th report:
+`updateStopRules` in `cmd/metricscollector/v1beta1/file-metricscollector/main.go`). For the
+objective metric the best value so far is compared (max when maximizing, min when minimizing); for
+other metrics the latest value. `nan`/`inf` and non-numbers never count as a best value and never
+satisfy a rule.
 """
 
 from __future__ import annotations

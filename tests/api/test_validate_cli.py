@@ -140,3 +140,16 @@ def test_custom_katib_config(tmp_path: Path) -> None:
     done = run("--config", str(broken), str(EXAMPLE))
     assert done.returncode == 1
     assert done.stderr == f"{broken}: cannot use as katib-config: katib-config kind must be KatibConfig\n"
+
+
+def test_trial_spec_with_a_name_names_that_field(tmp_path: Path) -> None:
+    raw = yaml.safe_load(EXAMPLE.read_text())
+    raw["spec"]["trialTemplate"]["trialSpec"]["metadata"] = {"name": "my-job"}
+    named = tmp_path / "named.yaml"
+    named.write_text(yaml.safe_dump(raw))
+    done = run(str(named))
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"{named}: spec.trialTemplate.trialSpec.metadata.name: "
+        "metadata.name and metadata.namespace in spec.trialTemplate must be omitted\n"
+    )

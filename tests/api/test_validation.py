@@ -374,7 +374,16 @@ CASES: list[Case] = [
     (
         "conditions-missing",
         lambda r: setp(r, "spec.trialTemplate.trialSpec.kind", "Workflow"),
-        "spec.trialTemplate",
+        "spec.trialTemplate.successCondition",
+        "successCondition and failureCondition must be specified",
+    ),
+    (
+        "failure-condition-missing",
+        steps(
+            lambda r: setp(r, "spec.trialTemplate.trialSpec.kind", "Workflow"),
+            lambda r: setp(r, "spec.trialTemplate.successCondition", "status.succeeded"),
+        ),
+        "spec.trialTemplate.failureCondition",
         "successCondition and failureCondition must be specified",
     ),
     (
@@ -403,7 +412,18 @@ CASES: list[Case] = [
                 r, "spec.trialTemplate.configMap", {"configMapName": "t", "configMapNamespace": "kubeflow"}
             ),
         ),
-        "spec.trialTemplate.configMap",
+        "spec.trialTemplate.configMap.templatePath",
+        "configMapName, configMapNamespace and templatePath must be specified",
+    ),
+    (
+        "configmap-no-name",
+        steps(
+            lambda r: delp(r, "spec.trialTemplate.trialSpec"),
+            lambda r: setp(
+                r, "spec.trialTemplate.configMap", {"configMapNamespace": "kubeflow", "templatePath": "t"}
+            ),
+        ),
+        "spec.trialTemplate.configMap.configMapName",
         "configMapName, configMapNamespace and templatePath must be specified",
     ),
     (
@@ -445,19 +465,37 @@ CASES: list[Case] = [
     (
         "template-placeholder-unknown",
         lambda r: container(r)["command"].append("--epochs=${trialParameters.epochs}"),
-        "spec.trialTemplate",
+        "spec.trialTemplate.trialSpec.spec.template.spec.containers[0].command[6]",
         "parameters: ${trialParameters.epochs} in spec.trialTemplate not found in spec.trialParameters",
+    ),
+    (
+        "template-placeholder-in-a-key",
+        lambda r: setp(r, "spec.trialTemplate.trialSpec.metadata", {"labels": {"${trialParameters.x}": "v"}}),
+        "spec.trialTemplate.trialSpec.metadata.labels[${trialParameters.x}]",
+        "parameters: ${trialParameters.x} in spec.trialTemplate not found in spec.trialParameters",
     ),
     (
         "template-has-name",
         lambda r: setp(r, "spec.trialTemplate.trialSpec.metadata", {"name": "job"}),
-        "spec.trialTemplate",
+        "spec.trialTemplate.trialSpec.metadata.name",
+        "metadata.name and metadata.namespace in spec.trialTemplate must be omitted",
+    ),
+    (
+        "template-has-namespace",
+        lambda r: setp(r, "spec.trialTemplate.trialSpec.metadata", {"namespace": "team-a"}),
+        "spec.trialTemplate.trialSpec.metadata.namespace",
         "metadata.name and metadata.namespace in spec.trialTemplate must be omitted",
     ),
     (
         "template-no-kind",
         lambda r: delp(r, "spec.trialTemplate.trialSpec.kind"),
-        "spec.trialTemplate",
+        "spec.trialTemplate.trialSpec.kind",
+        "APIVersion and Kind in spec.trialTemplate must be specified",
+    ),
+    (
+        "template-no-api-version",
+        lambda r: delp(r, "spec.trialTemplate.trialSpec.apiVersion"),
+        "spec.trialTemplate.trialSpec.apiVersion",
         "APIVersion and Kind in spec.trialTemplate must be specified",
     ),
     (
@@ -898,9 +936,13 @@ def test_configmap_source_without_loader_checks_only_the_spec(base: Raw) -> None
         "templatePath": "t",
     }
     errors = errors_of(base)
-    assert [e.message for e in errors] == [
+    message = (
         "successCondition and failureCondition must be specified (they are defaulted only for a trialSpec of "
         "kind Job, TFJob, PyTorchJob, XGBoostJob, MPIJob or TrainJob)"
+    )
+    assert errors == [
+        FieldError("spec.trialTemplate.successCondition", message),
+        FieldError("spec.trialTemplate.failureCondition", message),
     ]
     tt["successCondition"] = "status.succeeded"
     tt["failureCondition"] = "status.failed"
@@ -949,7 +991,7 @@ def test_configmap_template_hook_loads_and_checks_the_template(base: Raw) -> Non
 def test_configmap_template_hook_not_found(base: Raw) -> None:
     errors = errors_of(_configmap_raw(base), load_template=lambda ns, n, p: None)
     assert [str(e) for e in errors] == [
-        "spec.trialTemplate: unable to parse spec.trialTemplate: "
+        "spec.trialTemplate.configMap: unable to parse spec.trialTemplate: "
         "ConfigMap kubeflow/trial-templates not found or has no key 'job'"
     ]
 
@@ -966,6 +1008,47 @@ def test_configmap_job_template_is_type_checked(base: Raw) -> None:
     typo = TEMPLATE.replace("restartPolicy", "restartPolice")
     errors = errors_of(_configmap_raw(base), load_template=lambda ns, n, p: typo)
     assert [e.path for e in errors] == ["spec.trialTemplate.spec.template.spec.restartPolice"]
+
+
+def test_configmap_template_errors_are_placed_in_the_template(base: Raw) -> None:
+    """A ConfigMap template's fields are named under spec.trialTemplate, as its Job's fields are."""
+    named = TEMPLATE.replace("kind: Job\n", "kind: Job\nmetadata:\n  name: job\n  namespace: team-a\n")
+    extra = named.replace(
+        "restartPolicy: Never", "restartPolicy: Never\n      priority: ${trialParameters.p}"
+    )
+    errors = errors_of(_configmap_raw(base), load_template=lambda ns, n, p: extra)
+    assert [str(e) for e in errors] == [
+        "spec.trialTemplate.spec.template.spec.priority: parameters: ${trialParameters.p} in "
+        "spec.trialTemplate not found in spec.trialParameters",
+        "spec.trialTemplate.metadata.name: metadata.name and metadata.namespace in spec.trialTemplate "
+        "must be omitted",
+        "spec.trialTemplate.metadata.namespace: metadata.name and metadata.namespace in spec.trialTemplate "
+        "must be omitted",
+        "spec.trialTemplate.spec.template.spec.priority: invalid batch/v1 Job: must be an integer",
+    ]
+
+
+def test_trial_spec_name_and_namespace_are_each_named(base: Raw) -> None:
+    base["spec"]["trialTemplate"]["trialSpec"]["metadata"] = {"name": "job", "namespace": "team-a"}
+    assert [str(e) for e in errors_of(base)] == [
+        "spec.trialTemplate.trialSpec.metadata.name: metadata.name and metadata.namespace in "
+        "spec.trialTemplate must be omitted",
+        "spec.trialTemplate.trialSpec.metadata.namespace: metadata.name and metadata.namespace in "
+        "spec.trialTemplate must be omitted",
+    ]
+
+
+def test_every_unknown_placeholder_is_named_where_it_is(base: Raw) -> None:
+    c = container(base)
+    c["command"].append("--epochs=${trialParameters.epochs} --seed=${trialParameters.seed}")
+    c["args"] = ["--batch=${trialParameters.batch}"]
+    assert [str(e) for e in errors_of(base)] == [
+        "spec.trialTemplate.trialSpec.spec.template.spec.containers[0].command[6]: parameters: "
+        "${trialParameters.epochs}, ${trialParameters.seed} in spec.trialTemplate not found in "
+        "spec.trialParameters",
+        "spec.trialTemplate.trialSpec.spec.template.spec.containers[0].args[0]: parameters: "
+        "${trialParameters.batch} in spec.trialTemplate not found in spec.trialParameters",
+    ]
 
 
 def test_other_kinds_are_not_type_checked(base: Raw) -> None:

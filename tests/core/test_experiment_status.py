@@ -72,14 +72,6 @@ def test_string_metric_latest_wins() -> None:
     assert summary.status.current_optimal_trial.best_trial_name == "b"
 
 
-def test_min_strategy_falls_back_to_latest() -> None:
-    t = trial("a", "succeeded", loss="0.4")
-    assert t.status is not None and t.status.observation is not None and t.status.observation.metrics
-    t.status.observation.metrics[0].min = "unavailable"
-    assert es.objective_value(t, "loss", "min") == "0.4"
-    assert es.objective_value(trial("b", "running"), "loss", "min") == "unavailable"
-
-
 def _condition_after(exp, trials, *, end=False):  # type: ignore[no-untyped-def]
     exp.status = es.mark_created(exp, T1)
     summary = es.summarize_trials(exp, trials)

@@ -524,3 +524,16 @@ def test_register_handlers_once_per_registry() -> None:
     handlers.register_handlers(registry)
     ids = sorted(h.id for h in registry._webhooks.get_all_handlers())
     assert ids == sorted([handlers.EXPERIMENT_DEFAULTER, handlers.EXPERIMENT_VALIDATOR, handlers.POD_MUTATOR])
+
+
+async def test_validator_names_the_trial_spec_field_it_refuses(kube: Kube) -> None:
+    ns = await make_namespace(kube)
+    exp = defaulted(experiment(namespace=ns))
+    exp["spec"]["trialTemplate"]["trialSpec"]["metadata"] = {"namespace": "elsewhere"}
+    with pytest.raises(kopf.AdmissionError) as err:
+        await validate(exp)
+    assert err.value.code == 400
+    assert str(err.value) == (
+        "spec.trialTemplate.trialSpec.metadata.namespace: "
+        "metadata.name and metadata.namespace in spec.trialTemplate must be omitted"
+    )

@@ -1,0 +1,118 @@
+"""Trial counts, the resume policy, and what an UPDATE may change.
+
+From Katib's `ValidateExperiment` and `validateResumePolicy` in
+`pkg/webhook/v1beta1/experiment/validator/validator.go`: the counts must be positive (and
+`maxFailedTrialCount` not negative) and at most `maxTrialCount`; on UPDATE only the three counts
+may change, a completed experiment may only be changed when it is restartable
+(`IsCompletedExperimentRestartable` in `pkg/controller.v1beta1/experiment/util/status_util.go`:
+Succeeded by reaching max trials, with resumePolicy LongRunning or FromVolume), and a changed
+`maxTrialCount` must exceed the trials already created.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from katib_py.api.models import Condition, Experiment, ResumePolicy
+from katib_py.api.validation._errors import Add, FieldError
+
+
+def validate_counts(exp: Experiment, add: Add) -> None:
+    assert exp.spec is not None
+    failed, max_t, parallel = (
+        exp.spec.max_failed_trial_count,
+        exp.spec.max_trial_count,
+        exp.spec.parallel_trial_count,
+    )
+    if failed is not None and failed < 0:
+        add(FieldError("spec.maxFailedTrialCount", f"should not be less than 0, got {failed}"))
+    if max_t is not None and max_t <= 0:
+        add(FieldError("spec.maxTrialCount", f"must be greater than 0, got {max_t}"))
+    if parallel is not None and parallel <= 0:
+        add(FieldError("spec.parallelTrialCount", f"must be greater than 0, got {parallel}"))
+    if failed is not None and max_t is not None and failed > max_t:
+        add(
+            FieldError(
+                "spec.maxFailedTrialCount", f"should be less than or equal to spec.maxTrialCount ({max_t})"
+            )
+        )
+    if parallel is not None and max_t is not None and parallel > max_t:
+        add(
+            FieldError(
+                "spec.parallelTrialCount", f"should be less than or equal to spec.maxTrialCount ({max_t})"
+            )
+        )
+
+
+def validate_resume_policy(exp: Experiment, add: Add) -> None:
+    assert exp.spec is not None
+    policy = exp.spec.resume_policy
+    if policy not in (None, "", *[p.value for p in ResumePolicy]):
+        add(
+            FieldError(
+                "spec.resumePolicy",
+                f"invalid ResumePolicyType {policy!r}: must be Never, LongRunning or FromVolume",
+            )
+        )
+
+
+def _normalized(value: Any) -> Any:
+    """Kubernetes semantic equality: nil and empty lists/maps are equal."""
+    if isinstance(value, dict):
+        return {k: _normalized(v) for k, v in value.items() if v not in (None, [], {})}
+    if isinstance(value, list):
+        return [_normalized(v) for v in value]
+    return value
+
+
+def _condition_true(exp: Experiment, ctype: str) -> Condition | None:
+    for cond in (exp.status.conditions if exp.status else None) or []:
+        if cond.type == ctype and cond.status == "True":
+            return cond
+    return None
+
+
+def validate_update(exp: Experiment, old: Experiment, add: Add) -> None:
+    assert exp.spec is not None
+    new_spec = _normalized(exp.spec.dump())
+    old_spec = _normalized(old.spec.dump()) if old.spec else {}
+    if new_spec == old_spec:
+        return
+    succeeded = _condition_true(old, "Succeeded")
+    completed = succeeded is not None or _condition_true(old, "Failed") is not None
+    old_policy = old.spec.resume_policy if old.spec else None
+    restartable = (
+        succeeded is not None
+        and succeeded.reason == "ExperimentMaxTrialsReached"
+        and old_policy in (ResumePolicy.LONG_RUNNING, ResumePolicy.FROM_VOLUME)
+    )
+    if completed and not restartable:
+        add(
+            FieldError(
+                "spec.resumePolicy",
+                "Experiment can be restarted if it is in succeeded state by reaching max trials and "
+                "spec.resumePolicy = LongRunning or spec.resumePolicy = FromVolume, when experiment "
+                "is completed",
+            )
+        )
+    old_trials = (old.status.trials if old.status else None) or 0
+    if exp.spec.max_trial_count is not None and exp.spec.max_trial_count <= old_trials:
+        add(
+            FieldError(
+                "spec.maxTrialCount",
+                f"must be greater than status.trials count ({old_trials}), got {exp.spec.max_trial_count}",
+            )
+        )
+    editable = ("parallelTrialCount", "maxTrialCount", "maxFailedTrialCount")
+    rest_new = {k: v for k, v in new_spec.items() if k not in editable}
+    rest_old = {k: v for k, v in old_spec.items() if k not in editable}
+    if rest_new != rest_old:
+        changed = sorted(k for k in set(rest_new) | set(rest_old) if rest_new.get(k) != rest_old.get(k))
+        add(
+            FieldError(
+                "spec",
+                "Forbidden: only spec.parallelTrialCount, spec.maxTrialCount and "
+                "spec.maxFailedTrialCount are "
+                f"editable (changed: {', '.join('spec.' + k for k in changed)})",
+            )
+        )

@@ -1,0 +1,64 @@
+"""The objective and its metric strategies.
+
+Katib's `validateObjective` (`pkg/webhook/v1beta1/experiment/validator/validator.go`) requires the
+objective, a type of minimize or maximize, an objectiveMetricName, and additionalMetricNames
+without the objective metric; on any of these errors validation stops at once. katib-py also
+checks what Katib leaves to fail later: a finite goal, additional metric names non-empty and
+unique, and `metricStrategies` (defaulted by `pkg/apis/controller/experiments/v1beta1/experiment_defaults.go`,
+typed in `pkg/apis/controller/common/v1beta1/common_types.go`) naming a known metric with min, max
+or latest.
+"""
+
+from __future__ import annotations
+
+import math
+
+from katib_py.api.models import Experiment, MetricStrategyType, ObjectiveType
+from katib_py.api.validation._errors import FieldError
+
+
+def validate_objective(exp: Experiment) -> list[FieldError]:
+    assert exp.spec is not None
+    obj = exp.spec.objective
+    if obj is None:
+        return [FieldError("spec.objective", "must be specified")]
+    errors: list[FieldError] = []
+    if obj.type not in (ObjectiveType.MINIMIZE, ObjectiveType.MAXIMIZE):
+        errors.append(FieldError("spec.objective.type", f"must be minimize or maximize, got {obj.type!r}"))
+    if obj.goal is not None and not math.isfinite(obj.goal):
+        errors.append(FieldError("spec.objective.goal", f"must be a finite number, got {obj.goal!r}"))
+    if not obj.objective_metric_name:
+        errors.append(FieldError("spec.objective.objectiveMetricName", "must be specified"))
+    additional = obj.additional_metric_names or []
+    if obj.objective_metric_name and obj.objective_metric_name in additional:
+        errors.append(
+            FieldError(
+                "spec.objective.additionalMetricNames",
+                f"should not contain spec.objective.objectiveMetricName ({obj.objective_metric_name})",
+            )
+        )
+    seen: set[str] = set()
+    for i, name in enumerate(additional):
+        if not name:
+            errors.append(FieldError(f"spec.objective.additionalMetricNames[{i}]", "must not be empty"))
+        elif name in seen:
+            errors.append(
+                FieldError(f"spec.objective.additionalMetricNames[{i}]", f"duplicate metric name {name!r}")
+            )
+        seen.add(name)
+    metrics = {obj.objective_metric_name, *additional}
+    strategy_names: set[str] = set()
+    for i, strat in enumerate(obj.metric_strategies or []):
+        path = f"spec.objective.metricStrategies[{i}]"
+        if strat.name not in metrics:
+            errors.append(
+                FieldError(
+                    f"{path}.name", f"{strat.name!r} is neither the objective nor an additional metric"
+                )
+            )
+        elif strat.name in strategy_names:
+            errors.append(FieldError(f"{path}.name", f"duplicate strategy for metric {strat.name!r}"))
+        strategy_names.add(strat.name or "")
+        if strat.value not in [s.value for s in MetricStrategyType]:
+            errors.append(FieldError(f"{path}.value", f"must be min, max or latest, got {strat.value!r}"))
+    return errors
