@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from core_factories import trial
-
 from katib_py.api.models import Metric, ObjectiveSpec, Observation, Trial
 from katib_py.core.optimal_trial import (
     best_trial,
@@ -13,6 +11,8 @@ from katib_py.core.optimal_trial import (
     optimal_trial_status,
     strategy_value,
 )
+
+from .core_factories import trial
 
 
 def objective(

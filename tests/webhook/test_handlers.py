@@ -526,7 +526,7 @@ def test_register_handlers_once_per_registry() -> None:
     assert ids == sorted([handlers.EXPERIMENT_DEFAULTER, handlers.EXPERIMENT_VALIDATOR, handlers.POD_MUTATOR])
 
 
-async def test_validator_names_the_trial_spec_field_it_refuses(kube: Kube) -> None:
+async def test_validator_names_the_trial_spec_field_it_refuses(kube: KubeClient) -> None:
     ns = await make_namespace(kube)
     exp = defaulted(experiment(namespace=ns))
     exp["spec"]["trialTemplate"]["trialSpec"]["metadata"] = {"namespace": "elsewhere"}
