@@ -35,8 +35,8 @@ check-proto: $(STAMP)
 	$(BIN)/python -m katib_py.proto.generate --check
 
 lint: $(STAMP)
-	$(BIN)/ruff check katib_py suggestion_services tests bench examples
-	$(BIN)/ruff format --check katib_py suggestion_services tests bench examples
+	$(BIN)/ruff check katib_py tests bench examples
+	$(BIN)/ruff format --check katib_py tests bench examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

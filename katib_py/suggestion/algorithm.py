@@ -158,7 +158,7 @@ class EarlyStoppingAlgorithm(abc.ABC):
         """Mark the trial EarlyStopped."""
 
 
-# algorithmName -> module under suggestion_services that defines ALGORITHM
+# algorithmName -> module under katib_py.suggestion.algorithms that defines ALGORITHM
 SUGGESTION_MODULES: dict[str, str] = {
     "random": "random",
     "grid": "grid",
@@ -186,7 +186,7 @@ def load_algorithm_class(name: str) -> type[Any]:
     module = SUGGESTION_MODULES.get(name) or EARLY_STOPPING_MODULES.get(name)
     if module is None:
         raise KeyError(f"unknown algorithm {name!r} (known: {', '.join(known_algorithms())})")
-    cls: type[Any] = importlib.import_module(f"suggestion_services.{module}").ALGORITHM
+    cls: type[Any] = importlib.import_module(f"katib_py.suggestion.algorithms.{module}").ALGORITHM
     return cls
 
 

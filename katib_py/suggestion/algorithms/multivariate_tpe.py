@@ -7,8 +7,8 @@ from optuna.trial import FrozenTrial
 
 from katib_py.api.algorithms import SettingValue
 from katib_py.suggestion.algorithm import ExperimentView, table_info
+from katib_py.suggestion.algorithms.tpe import tpe_kwargs
 from katib_py.suggestion.optuna_engine import OptunaAlgorithm
-from suggestion_services.tpe import tpe_kwargs
 
 
 class MultivariateTPE(OptunaAlgorithm):
