@@ -22,7 +22,7 @@ from katib_py.localcluster.cluster import LocalCluster
 from katib_py.proto import api_pb2
 from katib_py.suggestion import messages as m
 from katib_py.suggestion.client import AlgorithmClient, LocalService
-from katib_py.suggestion.server import default_listen
+from katib_py.suggestion.server import build_algorithm, default_listen
 
 Serve = Callable[..., LocalService]
 REPO = Path(__file__).resolve().parents[2]
@@ -90,8 +90,8 @@ def test_get_suggestions_rejects_malformed_bytes(serve: Serve, data: bytes, mess
 
 
 def test_default_ports() -> None:
-    assert default_listen("tpe") == "0.0.0.0:6789"
-    assert default_listen("medianstop") == "0.0.0.0:6788"
+    assert default_listen(build_algorithm("tpe")) == "0.0.0.0:6789"
+    assert default_listen(build_algorithm("medianstop")) == "0.0.0.0:6788"
 
 
 def free_port() -> int:
@@ -144,7 +144,9 @@ def test_cli_rejects_unknown_algorithm() -> None:
         timeout=60,
     )
     assert result.returncode == 2
-    assert "invalid choice: 'nope'" in result.stderr
+    assert "katib-py suggestion serve: unknown algorithm 'nope' (known: bayesianoptimization, cmaes, " in (
+        result.stderr
+    )
 
 
 # ---------------------------------------------------------------- medianstop

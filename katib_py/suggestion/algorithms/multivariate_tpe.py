@@ -25,6 +25,3 @@ class MultivariateTPE(OptunaAlgorithm):
         history: list[FrozenTrial],
     ) -> BaseSampler:
         return TPESampler(seed=seed, multivariate=True, **tpe_kwargs(settings))  # type: ignore[arg-type]
-
-
-ALGORITHM = MultivariateTPE

@@ -190,6 +190,3 @@ def _explore(
         else:
             out[p.name] = fresh[p.name] if rng.random() < resample else text
     return out
-
-
-ALGORITHM = PBT
