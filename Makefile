@@ -38,8 +38,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check katib_py tests bench examples
 	$(BIN)/ruff format --check katib_py tests bench examples
 
+# the package (pyproject's [tool.mypy]), then the example algorithms, strictly, as a plug-in author would
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict --follow-imports=silent examples/custom-algorithm examples/foreign-suggestion/halton_service.py
 
 pytest: $(STAMP) tools
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q
