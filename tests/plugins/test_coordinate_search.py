@@ -8,7 +8,6 @@ the centre, polls, halves its step, converges and says so, and carries on after 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ from grpc_health.v1 import health_pb2
 
 from katib_py.proto import api_pb2
 from katib_py.suggestion import messages as m
-from katib_py.suggestion.client import AlgorithmClient, LocalService
+from katib_py.suggestion.client import LocalService, ServiceProcess
 
 KATIB_PY = Path(sys.executable).parent / "katib-py"
 NAME = "coordinate-search"
@@ -72,23 +71,17 @@ def test_the_cli_serves_the_plugin_once_it_is_installed(plugin_site: Path, free_
         in listed.stdout.splitlines()
     )
 
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    client = AlgorithmClient.connect(f"127.0.0.1:{free_port}")
+    served = ServiceProcess.start(argv, f"127.0.0.1:{free_port}", env=env)
     try:
-        grpc.channel_ready_future(client.channel).result(timeout=60)
-        assert client.health_status("manager.v1beta1.Suggestion") == health_pb2.HealthCheckResponse.SERVING
-        client.validate(experiment())
-        [centre] = m.assignments(client.suggest(experiment(), [], 1))
+        assert (
+            served.client.health_status("manager.v1beta1.Suggestion")
+            == health_pb2.HealthCheckResponse.SERVING
+        )
+        served.client.validate(experiment())
+        [centre] = m.assignments(served.client.suggest(experiment(), [], 1))
         assert centre.assignment == {"x": "0.5", "y": "0.5"}
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
     finally:
-        client.close()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+        assert served.stop() == 0
 
 
 def test_starts_at_the_centre_and_polls_around_it(serve: Callable[[], LocalService]) -> None:

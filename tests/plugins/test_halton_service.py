@@ -7,7 +7,6 @@ generated from protos/api.proto, with no katib-py code involved.
 from __future__ import annotations
 
 import ast
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from grpc_health.v1 import health_pb2
 
 from katib_py.proto import api_pb2
 from katib_py.suggestion import messages as m
-from katib_py.suggestion.client import AlgorithmClient
+from katib_py.suggestion.client import AlgorithmClient, ServiceProcess
 
 SOURCE = Path(__file__).resolve().parents[2] / "examples" / "foreign-suggestion" / "halton_service.py"
 PARAMS = [m.parameter("x", "double", min=0, max=1), m.parameter("k", "categorical", values=["a", "b", "c"])]
@@ -26,27 +25,13 @@ PARAMS = [m.parameter("x", "double", min=0, max=1), m.parameter("k", "categorica
 
 @pytest.fixture
 def halton(foreign_app: Path, free_port: int) -> Iterator[AlgorithmClient]:
-    process = subprocess.Popen(
-        [sys.executable, "halton_service.py", "--listen", f"127.0.0.1:{free_port}"],
-        cwd=foreign_app,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    client = AlgorithmClient.connect(f"127.0.0.1:{free_port}")
+    address = f"127.0.0.1:{free_port}"
+    argv = [sys.executable, "halton_service.py", "--listen", address]
+    served = ServiceProcess.start(argv, address, cwd=str(foreign_app))
     try:
-        try:
-            grpc.channel_ready_future(client.channel).result(timeout=60)
-        except grpc.FutureTimeoutError:
-            process.kill()
-            raise AssertionError(f"halton_service.py did not start:\n{process.communicate()[0]}") from None
-        yield client
+        yield served.client
     finally:
-        client.close()
-        process.terminate()
-        assert process.wait(timeout=30) == 0
-        if process.stdout:
-            process.stdout.close()
+        assert served.stop() == 0, served.read_output()
 
 
 def test_it_imports_nothing_of_katib_py() -> None:
