@@ -16,7 +16,6 @@ WORKDIR /src
 # Sources only (see .dockerignore); every dependency ships manylinux wheels, so no compiler is needed.
 COPY pyproject.toml README.md ./
 COPY katib_py ./katib_py
-COPY suggestion_services ./suggestion_services
 RUN /opt/katib-py/bin/pip install --no-compile . \
  && /opt/katib-py/bin/python -m compileall -q /opt/katib-py/lib \
  && /opt/katib-py/bin/katib-py --help > /dev/null

@@ -35,12 +35,14 @@ check-proto: $(STAMP)
 	$(BIN)/python -m katib_py.proto.generate --check
 
 lint: $(STAMP)
-	$(BIN)/ruff check katib_py suggestion_services tests bench examples
-	$(BIN)/ruff format --check katib_py suggestion_services tests bench examples
+	$(BIN)/ruff check katib_py tests bench examples
+	$(BIN)/ruff format --check katib_py tests bench examples
 	$(BIN)/lint-imports
 
+# the package (pyproject's [tool.mypy]), then the example algorithms, strictly, as a plug-in author would
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict --follow-imports=silent examples/custom-algorithm examples/foreign-suggestion/halton_service.py
 
 pytest: $(STAMP) tools
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q

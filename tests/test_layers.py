@@ -30,9 +30,7 @@ def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
 def _copy(tmp_path: Path) -> Path:
     tree = tmp_path / "tree"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("katib_py", "suggestion_services"):
-        if (ROOT / name).exists():
-            shutil.copytree(ROOT / name, tree / name, ignore=ignore)
+    shutil.copytree(ROOT / "katib_py", tree / "katib_py", ignore=ignore)
     shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
     return tree
 

@@ -4,7 +4,9 @@ One process serves one algorithm (`katib-py suggestion serve --algorithm NAME`),
 images do: the Suggestion service (GetSuggestions, ValidateAlgorithmSettings) on 0.0.0.0:6789, or
 for early stopping (medianstop) the EarlyStopping service on 0.0.0.0:6788, plus the standard
 grpc.health.v1 service answering SERVING for "manager.v1beta1.Suggestion" and "".
-The algorithms themselves live in the top-level package `suggestion_services`, one file each.
+The built-in algorithms live in `katib_py.suggestion.algorithms`, one module each; every algorithm,
+built-in or from another installed package, is an entry point of the `katib_py.algorithms` group
+(`registry`), which is how NAME is found (docs/custom-algorithms.md).
 
 Wire contract the operator relies on (differs from Katib, spec section 0 item 1):
 

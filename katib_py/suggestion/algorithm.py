@@ -4,20 +4,27 @@ Modelled on Optuna's BaseSampler: an algorithm is a small object with a validati
 decision method, and the framework (katib_py.suggestion.servicer) does all the gRPC, conversion
 and error mapping. Unlike a sampler it receives the whole trial history on every call (Katib's
 wire contract) and must be correct when it has never seen the experiment before (restart).
+
+This module is the surface a plug-in algorithm is written against (see docs/custom-algorithms.md):
+subclass SuggestionAlgorithm (or EarlyStoppingAlgorithm), give it a `name` and an `info`
+(AlgorithmInfo: its Settings and the distributions it honours), and register it in the
+`katib_py.algorithms` entry-point group (katib_py.suggestion.registry).
 """
 
 from __future__ import annotations
 
 import abc
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from katib_py.api.algorithms import (
+    ALL_DISTRIBUTIONS,
     EARLY_STOPPING_ALGORITHMS,
     SUGGESTION_ALGORITHMS,
+    UNIFORM_ONLY,
     AlgorithmInfo,
+    Setting,
     SettingsError,
     SettingValue,
     parse_settings,
@@ -25,6 +32,24 @@ from katib_py.api.algorithms import (
 from katib_py.proto import api_pb2
 from katib_py.suggestion.history import TrialRecord
 from katib_py.suggestion.space import SearchSpace, SpaceError
+
+__all__ = [
+    "ALL_DISTRIBUTIONS",
+    "END_REACHED_SETTING",
+    "UNIFORM_ONLY",
+    "AlgorithmInfo",
+    "EarlyStoppingAlgorithm",
+    "ExperimentView",
+    "InvalidArgument",
+    "Proposal",
+    "ProposedTrial",
+    "ServiceOptions",
+    "Setting",
+    "SettingValue",
+    "SuggestionAlgorithm",
+    "TrialRecord",
+    "table_info",
+]
 
 END_REACHED_SETTING = "suggestion_end_reached"
 
@@ -147,6 +172,10 @@ class EarlyStoppingAlgorithm(abc.ABC):
         except SettingsError as exc:
             raise InvalidArgument(str(exc)) from None
 
+    def validate(self, settings: list[tuple[str, str]]) -> None:
+        """Raise InvalidArgument if the settings cannot be served (ValidateEarlyStoppingSettings)."""
+        self.parse(settings)
+
     @abc.abstractmethod
     def rules(
         self, experiment: api_pb2.Experiment, trials: list[api_pb2.Trial], db_manager_address: str
@@ -158,38 +187,10 @@ class EarlyStoppingAlgorithm(abc.ABC):
         """Mark the trial EarlyStopped."""
 
 
-# algorithmName -> module under suggestion_services that defines ALGORITHM
-SUGGESTION_MODULES: dict[str, str] = {
-    "random": "random",
-    "grid": "grid",
-    "tpe": "tpe",
-    "multivariate-tpe": "multivariate_tpe",
-    "cmaes": "cmaes",
-    "sobol": "sobol",
-    "bayesianoptimization": "bayesianoptimization",
-    "hyperband": "hyperband",
-    "pbt": "pbt",
-}
-EARLY_STOPPING_MODULES: dict[str, str] = {"medianstop": "medianstop"}
-
-
-def is_early_stopping(name: str) -> bool:
-    return name in EARLY_STOPPING_MODULES
-
-
-def known_algorithms() -> list[str]:
-    return sorted([*SUGGESTION_MODULES, *EARLY_STOPPING_MODULES])
-
-
-def load_algorithm_class(name: str) -> type[Any]:
-    """The class serving `name` (imported lazily: each service pays only for its own library)."""
-    module = SUGGESTION_MODULES.get(name) or EARLY_STOPPING_MODULES.get(name)
-    if module is None:
-        raise KeyError(f"unknown algorithm {name!r} (known: {', '.join(known_algorithms())})")
-    cls: type[Any] = importlib.import_module(f"suggestion_services.{module}").ALGORITHM
-    return cls
-
-
 def table_info(name: str) -> AlgorithmInfo:
-    """The shared settings table entry for `name`."""
+    """The settings-table entry of a built-in algorithm (katib_py.api.algorithms, read by admission too).
+
+    A plug-in algorithm has no entry there: it declares its own `info`, and admission leaves its
+    settings to the service's ValidateAlgorithmSettings (the `validate` hook).
+    """
     return SUGGESTION_ALGORITHMS.get(name) or EARLY_STOPPING_ALGORITHMS[name]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import IO
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -33,8 +36,8 @@ class AlgorithmClient:
         )
         return cls(
             channel,
-            api_pb2_grpc.SuggestionStub(channel),
-            api_pb2_grpc.EarlyStoppingStub(channel),
+            api_pb2_grpc.SuggestionStub(channel),  # type: ignore[no-untyped-call]  # generated
+            api_pb2_grpc.EarlyStoppingStub(channel),  # type: ignore[no-untyped-call]  # generated
             health_pb2_grpc.HealthStub(channel),
         )
 
@@ -92,3 +95,55 @@ class LocalService:
     def stop(self) -> None:
         self.client.close()
         self.service.stop(grace=0)
+
+
+@dataclass
+class ServiceProcess:
+    """A service started as a command (`katib-py suggestion serve ...`, or any other) and a client to it."""
+
+    process: subprocess.Popen[bytes]
+    client: AlgorithmClient
+    output: IO[bytes]
+
+    @classmethod
+    def start(
+        cls,
+        argv: Sequence[str],
+        address: str,
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> ServiceProcess:
+        """Run `argv` and wait until `address` accepts connections (RuntimeError with its output if not)."""
+        output = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
+        process = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
+        started = cls(process, AlgorithmClient.connect(address), output)
+        try:
+            grpc.channel_ready_future(started.client.channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            process.kill()
+            process.wait()
+            text = started.read_output()
+            started.stop()
+            raise RuntimeError(
+                f"{' '.join(argv)} did not serve on {address} within {timeout:g} s:\n{text}"
+            ) from None
+        return started
+
+    def read_output(self) -> str:
+        self.output.seek(0)
+        return self.output.read().decode(errors="replace")
+
+    def stop(self, grace: float = 30.0) -> int:
+        """SIGTERM (as Kubernetes stops a container), SIGKILL after `grace` seconds; the exit status."""
+        self.client.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.output.close()
+        return self.process.returncode

@@ -27,7 +27,7 @@ class ObservationLogClient:
             if channel is None:
                 channel = grpc.insecure_channel(address)
                 self._channels[address] = channel
-        return api_pb2_grpc.DBManagerStub(channel)
+        return api_pb2_grpc.DBManagerStub(channel)  # type: ignore[no-untyped-call]  # generated
 
     def metric_values(self, address: str, trial_name: str, metric: str) -> list[float]:
         """The trial's reported values of `metric`, ordered by time stamp (unparsable values skipped)."""

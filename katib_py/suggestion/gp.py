@@ -168,7 +168,8 @@ def _sq_dist(A: np.ndarray, B: np.ndarray, isl: np.ndarray) -> np.ndarray:
     sa = np.sqrt(isl)
     a, b = A * sa, B * sa
     sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.maximum(sq, 0.0)
+    clipped: np.ndarray = np.maximum(sq, 0.0)
+    return clipped
 
 
 def _neg_log_posterior(theta: np.ndarray, diffs: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:

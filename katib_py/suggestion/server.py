@@ -10,13 +10,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from threadpoolctl import threadpool_limits
 
 from katib_py.proto import api_pb2, api_pb2_grpc
-from katib_py.suggestion.algorithm import (
-    EarlyStoppingAlgorithm,
-    ServiceOptions,
-    SuggestionAlgorithm,
-    is_early_stopping,
-    load_algorithm_class,
-)
+from katib_py.suggestion.algorithm import EarlyStoppingAlgorithm, ServiceOptions, SuggestionAlgorithm
+from katib_py.suggestion.registry import load_algorithm_class
 from katib_py.suggestion.servicer import EarlyStoppingServicer, SuggestionServicer
 
 HEALTH_SERVICE_NAME = "manager.v1beta1.Suggestion"  # what Katib's gRPC probes ask for
@@ -25,8 +20,9 @@ EARLY_STOPPING_LISTEN = "0.0.0.0:6788"
 _MAX_MESSAGE = 2**31 - 1
 
 
-def default_listen(algorithm: str) -> str:
-    return EARLY_STOPPING_LISTEN if is_early_stopping(algorithm) else SUGGESTION_LISTEN
+def default_listen(algorithm: SuggestionAlgorithm | EarlyStoppingAlgorithm) -> str:
+    """Katib's fixed addresses: the Suggestion service on 6789, the EarlyStopping service on 6788."""
+    return EARLY_STOPPING_LISTEN if isinstance(algorithm, EarlyStoppingAlgorithm) else SUGGESTION_LISTEN
 
 
 @dataclass
@@ -47,6 +43,7 @@ class RunningService:
 def build_algorithm(
     name: str, options: ServiceOptions | None = None
 ) -> SuggestionAlgorithm | EarlyStoppingAlgorithm:
+    """An instance of the algorithm registered as `name` (registry.RegistryError if there is none)."""
     cls = load_algorithm_class(name)
     algorithm: SuggestionAlgorithm | EarlyStoppingAlgorithm = cls(options or ServiceOptions())
     return algorithm
@@ -71,14 +68,16 @@ def start_service(
         ],
     )
     if isinstance(algo, EarlyStoppingAlgorithm):
-        api_pb2_grpc.add_EarlyStoppingServicer_to_server(EarlyStoppingServicer(algo), server)
+        api_pb2_grpc.add_EarlyStoppingServicer_to_server(  # type: ignore[no-untyped-call]  # generated
+            EarlyStoppingServicer(algo), server
+        )
     else:
         _add_suggestion_servicer(SuggestionServicer(algo), server)
     health_servicer = health.HealthServicer()
     for service in ("", HEALTH_SERVICE_NAME):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    address = listen or default_listen(algo.name)
+    address = listen or default_listen(algo)
     port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"cannot listen on {address}")

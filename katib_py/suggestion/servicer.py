@@ -157,7 +157,7 @@ class EarlyStoppingServicer(api_pb2_grpc.EarlyStoppingServicer):
                 raise InvalidArgument(
                     f"this service runs early stopping {self.algorithm.name!r}, not {spec.algorithm_name!r}"
                 )
-            self.algorithm.parse([(s.name, s.value) for s in spec.algorithm_settings])
+            self.algorithm.validate([(s.name, s.value) for s in spec.algorithm_settings])
         except InvalidArgument as exc:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         return api_pb2.ValidateEarlyStoppingSettingsReply()

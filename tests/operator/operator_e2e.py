@@ -207,10 +207,17 @@ def with_spec(exp: dict[str, Any], **spec: Any) -> dict[str, Any]:
     return out
 
 
-def start_stack(data_dir: Path, *up_args: str) -> Stack:
-    """`katib-py up` in `data_dir` (katib-config with a short MetricsUnavailable grace period)."""
+def start_stack(
+    data_dir: Path, *up_args: str, configure: Callable[[dict[str, Any]], None] | None = None
+) -> Stack:
+    """`katib-py up` in `data_dir` (katib-config with a short MetricsUnavailable grace period).
+
+    `configure` may change the katib-config (a dict) before it is installed.
+    """
     config = yaml.safe_load(default_config_text())
     config["runtime"]["metricsUnavailableGracePeriodSeconds"] = GRACE_SECONDS
+    if configure is not None:
+        configure(config)
     config_path = data_dir / "katib-config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     log_path = data_dir / "up.log"

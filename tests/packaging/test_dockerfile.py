@@ -10,9 +10,18 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from .chart_tools import HADOLINT, ROOT, run
 
 DOCKERFILE = ROOT / "Dockerfile"
+# The example suggestion image (docs/custom-algorithms.md) and its own ignore file (BuildKit's
+# <Dockerfile>.dockerignore, which replaces the repository's for that build).
+EXAMPLE_DOCKERFILE = ROOT / "examples" / "foreign-suggestion" / "Dockerfile"
+BUILDS = [
+    (DOCKERFILE, ROOT / ".dockerignore"),
+    (EXAMPLE_DOCKERFILE, ROOT / f"{EXAMPLE_DOCKERFILE}.dockerignore"),
+]
 BASE_IMAGE = "python:3.11-slim-bookworm"
 
 
@@ -37,8 +46,9 @@ def stages(text: str) -> list[list[tuple[str, str]]]:
     return result
 
 
-def test_hadolint_passes() -> None:
-    run([str(HADOLINT), "--failure-threshold", "info", str(DOCKERFILE)])
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, EXAMPLE_DOCKERFILE], ids=["katib-py", "example"])
+def test_hadolint_passes(dockerfile: Path) -> None:
+    run([str(HADOLINT), "--failure-threshold", "info", str(dockerfile)])
 
 
 def test_hadolint_fails_a_bad_dockerfile(tmp_path: Path) -> None:
@@ -89,14 +99,15 @@ def _dockerignore_allows(path: str, patterns: list[str]) -> bool:
     return allowed
 
 
-def test_dockerignore_lets_through_what_the_build_copies() -> None:
+@pytest.mark.parametrize(("dockerfile", "ignore_file"), BUILDS, ids=["katib-py", "example"])
+def test_dockerignore_lets_through_what_the_build_copies(dockerfile: Path, ignore_file: Path) -> None:
     patterns = [
         line.strip()
-        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        for line in ignore_file.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
     sources = []
-    for word, args in instructions(DOCKERFILE.read_text(encoding="utf-8")):
+    for word, args in instructions(dockerfile.read_text(encoding="utf-8")):
         if word == "COPY" and not args.startswith("--from="):
             sources += args.split()[:-1]
     assert sources

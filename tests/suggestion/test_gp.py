@@ -121,7 +121,7 @@ def test_log_expected_improvement_equals_the_closed_form_where_it_is_representab
 
 
 def test_heavy_tailed_losses_get_the_warped_model() -> None:
-    from suggestion_services.bayesianoptimization import fit_gp
+    from katib_py.suggestion.algorithms.bayesianoptimization import fit_gp
 
     rng = np.random.default_rng(3)
     X = rng.random((40, 2))
@@ -136,7 +136,7 @@ def test_heavy_tailed_losses_get_the_warped_model() -> None:
 def test_yeo_johnson_log_jacobian_matches_the_derivative_of_the_transform() -> None:
     from scipy.stats import yeojohnson, yeojohnson_normmax
 
-    from suggestion_services.bayesianoptimization import _yeo_johnson
+    from katib_py.suggestion.algorithms.bayesianoptimization import _yeo_johnson
 
     z = np.random.default_rng(4).lognormal(0.0, 1.0, 30)
     z = (z - z.mean()) / z.std()

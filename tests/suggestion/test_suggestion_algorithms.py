@@ -356,8 +356,8 @@ def test_wrong_algorithm_name_is_rejected(serve: Callable[..., LocalService]) ->
 def test_bayesianoptimization_history_cap_keeps_best_and_recent() -> None:
     import numpy as np
 
+    from katib_py.suggestion.algorithms.bayesianoptimization import BEST_KEPT, HISTORY_CAP, cap_history
     from katib_py.suggestion.history import COMPLETED, TrialRecord
-    from suggestion_services.bayesianoptimization import BEST_KEPT, HISTORY_CAP, cap_history
 
     trials = [
         TrialRecord(

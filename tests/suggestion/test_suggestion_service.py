@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,8 +20,8 @@ from katib_py.dbmanager.settings import load
 from katib_py.localcluster.cluster import LocalCluster
 from katib_py.proto import api_pb2
 from katib_py.suggestion import messages as m
-from katib_py.suggestion.client import AlgorithmClient, LocalService
-from katib_py.suggestion.server import default_listen
+from katib_py.suggestion.client import AlgorithmClient, LocalService, ServiceProcess
+from katib_py.suggestion.server import build_algorithm, default_listen
 
 Serve = Callable[..., LocalService]
 REPO = Path(__file__).resolve().parents[2]
@@ -90,8 +89,8 @@ def test_get_suggestions_rejects_malformed_bytes(serve: Serve, data: bytes, mess
 
 
 def test_default_ports() -> None:
-    assert default_listen("tpe") == "0.0.0.0:6789"
-    assert default_listen("medianstop") == "0.0.0.0:6788"
+    assert default_listen(build_algorithm("tpe")) == "0.0.0.0:6789"
+    assert default_listen(build_algorithm("medianstop")) == "0.0.0.0:6788"
 
 
 def free_port() -> int:
@@ -104,36 +103,15 @@ def free_port() -> int:
 @pytest.mark.parametrize("algorithm", ["random", "medianstop"])
 def test_cli_serve_answers_health_and_stops_on_sigterm(algorithm: str, tmp_path: Path) -> None:
     port = free_port()
-    process = subprocess.Popen(
-        [
-            str(KATIB_PY),
-            "suggestion",
-            "serve",
-            "--algorithm",
-            algorithm,
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    argv = [str(KATIB_PY), "suggestion", "serve", "--algorithm", algorithm]
+    served = ServiceProcess.start(
+        [*argv, "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path)], f"127.0.0.1:{port}"
     )
-    client = AlgorithmClient.connect(f"127.0.0.1:{port}")
     try:
-        grpc.channel_ready_future(client.channel).result(timeout=60)
-        status = client.health_status("manager.v1beta1.Suggestion", timeout=30)
+        status = served.client.health_status("manager.v1beta1.Suggestion", timeout=30)
         assert status == health_pb2.HealthCheckResponse.SERVING
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
     finally:
-        client.close()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+        assert served.stop() == 0  # SIGTERM: a clean exit
 
 
 def test_cli_rejects_unknown_algorithm() -> None:
@@ -144,7 +122,9 @@ def test_cli_rejects_unknown_algorithm() -> None:
         timeout=60,
     )
     assert result.returncode == 2
-    assert "invalid choice: 'nope'" in result.stderr
+    assert "katib-py suggestion serve: unknown algorithm 'nope' (known: bayesianoptimization, cmaes, " in (
+        result.stderr
+    )
 
 
 # ---------------------------------------------------------------- medianstop

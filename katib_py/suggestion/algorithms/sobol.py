@@ -42,6 +42,3 @@ class Sobol(OptunaAlgorithm):
             warn_independent_sampling=False,
             warn_asynchronous_seeding=False,
         )
-
-
-ALGORITHM = Sobol

@@ -24,6 +24,3 @@ class RandomSearch(OptunaAlgorithm):
         history: list[FrozenTrial],
     ) -> BaseSampler:
         return RandomSampler(seed=seed)
-
-
-ALGORITHM = RandomSearch

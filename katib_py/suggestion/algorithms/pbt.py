@@ -36,9 +36,9 @@ from katib_py.suggestion.algorithm import (
     SuggestionAlgorithm,
     table_info,
 )
+from katib_py.suggestion.algorithms.hyperband import trial_name
 from katib_py.suggestion.history import TrialRecord
 from katib_py.suggestion.space import CHOICE, Param, SearchSpace
-from suggestion_services.hyperband import trial_name
 
 LABEL_PREFIX = "pbt.suggestion.katib.kubeflow.org/"
 GENERATION = LABEL_PREFIX + "generation"
@@ -190,6 +190,3 @@ def _explore(
         else:
             out[p.name] = fresh[p.name] if rng.random() < resample else text
     return out
-
-
-ALGORITHM = PBT

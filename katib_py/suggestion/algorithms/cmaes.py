@@ -67,6 +67,3 @@ class CmaEs(OptunaAlgorithm):
             warn_independent_sampling=False,
             **kwargs,  # type: ignore[arg-type]
         )
-
-
-ALGORITHM = CmaEs

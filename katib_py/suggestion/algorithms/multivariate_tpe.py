@@ -7,8 +7,8 @@ from optuna.trial import FrozenTrial
 
 from katib_py.api.algorithms import SettingValue
 from katib_py.suggestion.algorithm import ExperimentView, table_info
+from katib_py.suggestion.algorithms.tpe import tpe_kwargs
 from katib_py.suggestion.optuna_engine import OptunaAlgorithm
-from suggestion_services.tpe import tpe_kwargs
 
 
 class MultivariateTPE(OptunaAlgorithm):
@@ -25,6 +25,3 @@ class MultivariateTPE(OptunaAlgorithm):
         history: list[FrozenTrial],
     ) -> BaseSampler:
         return TPESampler(seed=seed, multivariate=True, **tpe_kwargs(settings))  # type: ignore[arg-type]
-
-
-ALGORITHM = MultivariateTPE

@@ -74,6 +74,3 @@ class MedianStop(EarlyStoppingAlgorithm):
 
     def set_trial_status(self, trial_name: str) -> None:
         self.writer.mark_early_stopped(trial_name)
-
-
-ALGORITHM = MedianStop

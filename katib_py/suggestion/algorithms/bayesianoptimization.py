@@ -258,7 +258,8 @@ class _Surrogate:
             scale = np.clip(0.2 * self.gp.params.lengthscales, 0.002, 0.1)
         noise = self.rng.standard_normal((len(top), N_LOCAL // N_LOCAL_CENTRES, self.X.shape[1]))
         local = self.X[top][:, None, :] + noise * scale
-        return np.clip(local.reshape(-1, self.X.shape[1]), 0.0, 1.0)
+        clipped: np.ndarray = np.clip(local.reshape(-1, self.X.shape[1]), 0.0, 1.0)
+        return clipped
 
     def _best_for(self, acq: str, candidates: np.ndarray, avoid: set[str]) -> np.ndarray | None:
         mean, var = self.predict(candidates)
@@ -271,7 +272,8 @@ class _Surrogate:
                 m, v = self.gp.posterior(x[None, :])
                 ranked.append((float(_scores(acq, m, v, self.best)[0][0]), x))
             ranked.sort(key=lambda item: -item[0])
-        for x in [x for _, x in ranked] + [candidates[i] for i in order[:200]]:
+        pool: list[np.ndarray] = [x for _, x in ranked] + [candidates[i] for i in order[:200]]
+        for x in pool:
             if self.space.key(self.space.decode(x)) not in avoid:
                 return x
         return None
@@ -311,7 +313,8 @@ class _Surrogate:
                 options={"maxiter": 200, "gtol": 1e-2},
             )
         x = np.clip(result.x * scale, 0.0, 1.0) if np.all(np.isfinite(result.x)) else x0
-        return self._snap(x[None, :])[0]
+        snapped: np.ndarray = self._snap(x[None, :])[0]
+        return snapped
 
     def _snap(self, C: np.ndarray) -> np.ndarray:
         for start, stop in self.blocks:
@@ -380,6 +383,3 @@ def _choice_blocks(space: SearchSpace) -> list[tuple[int, int]]:
         else:
             i += 1
     return blocks
-
-
-ALGORITHM = BayesianOptimization

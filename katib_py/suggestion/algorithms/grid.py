@@ -127,6 +127,3 @@ def _all_keys_if_small(space: SearchSpace, grids: list[list[str]], used: set[str
                 out.add(key)
         return out
     return used
-
-
-ALGORITHM = Grid

@@ -79,6 +79,3 @@ class TPE(OptunaAlgorithm):
         if "gamma" in settings:
             kwargs["gamma"] = hyperopt_gamma(float(settings["gamma"]))
         return TPESampler(seed=seed, **kwargs)  # type: ignore[arg-type]
-
-
-ALGORITHM = TPE

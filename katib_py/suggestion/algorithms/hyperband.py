@@ -81,13 +81,13 @@ class HyperbandState:
     promoted: list[str]
 
     def bracket_size(self, s: int) -> int:
-        return math.ceil((self.s_max + 1) * self.eta**s / (s + 1))
+        return math.ceil((self.s_max + 1) * float(self.eta) ** s / (s + 1))
 
     def rung_size(self, s: int, i: int) -> int:
-        return max(1, math.floor(self.bracket_size(s) * self.eta ** (-i)))
+        return max(1, math.floor(self.bracket_size(s) * float(self.eta) ** (-i)))
 
     def resource(self, s: int, i: int) -> float:
-        return self.r_l * self.eta ** (i - s)
+        return self.r_l * float(self.eta) ** (i - s)
 
     def settings(self) -> dict[str, str]:
         s = self.current_s
@@ -214,6 +214,3 @@ class Hyperband(SuggestionAlgorithm):
 
 def _resource_text(param: Param, value: float) -> str:
     return str(int(value)) if param.is_int else format_double(value)
-
-
-ALGORITHM = Hyperband
