@@ -37,7 +37,6 @@ def register(subparsers: Any) -> None:
         default="/opt/katib/data",
         help="where pbt keeps per-trial checkpoint directories (the FromVolume mount)",
     )
-    serve.add_argument("--log-level", default="INFO")
     serve.set_defaults(func=serve_command)
     listing = sub.add_parser("list", help="the registered algorithms (name, entry point, package)")
     listing.add_argument(
@@ -51,7 +50,6 @@ def serve_command(args: argparse.Namespace) -> int:
     from katib_py.suggestion.registry import RegistryError
     from katib_py.suggestion.server import build_algorithm, default_listen, start_service
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         algorithm = build_algorithm(args.algorithm, ServiceOptions(data_dir=args.data_dir))
     except RegistryError as exc:

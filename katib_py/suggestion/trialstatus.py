@@ -2,17 +2,26 @@
 
 The early-stopping container runs in the Suggestion's pod with a ServiceAccount allowed to patch
 trials/status in its namespace. The namespace is the pod's own (env KATIB_NAMESPACE or
-POD_NAMESPACE, else the service-account namespace file, else "default").
+POD_NAMESPACE, else the service-account namespace file, else "default"). Katib appends the
+condition (pkg/earlystopping/v1beta1/medianstop/service.py, `SetTrialStatus`).
+
+The gRPC handler that calls it is synchronous, so each call runs the kit's async client on an
+event loop of its own: SetTrialStatus is rare (once per stopped trial).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
-import threading
-from typing import Any
 
-GROUP, VERSION, PLURAL = "kubeflow.org", "v1beta1", "trials"
+import aiohttp
+
+from katib_py.api.resources import TRIALS
+from katib_py.kube.client import KubeClient
+from katib_py.kube.errors import NotFound
+from katib_py.kube.rfc3339 import format_time
+
 NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
@@ -28,7 +37,7 @@ def own_namespace() -> str:
 
 
 def early_stopped_condition(now: dt.datetime | None = None) -> dict[str, str]:
-    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = format_time(now or dt.datetime.now(dt.UTC))
     return {
         "type": "EarlyStopped",
         "status": "True",
@@ -40,53 +49,30 @@ def early_stopped_condition(now: dt.datetime | None = None) -> dict[str, str]:
 
 
 class TrialStatusWriter:
-    """Lazily configured Kubernetes client (in-cluster config, else KUBECONFIG / ~/.kube/config)."""
+    """Credentials as kubectl finds them (in-cluster, else $KUBECONFIG / ~/.kube/config), read per call."""
 
     def __init__(self, namespace: str | None = None) -> None:
         self.namespace = namespace
-        self._api: Any = None
-        self._lock = threading.Lock()
-
-    def _client(self) -> Any:
-        with self._lock:
-            if self._api is None:
-                from kubernetes import client, config
-
-                configuration = client.Configuration()
-                try:
-                    config.load_incluster_config(client_configuration=configuration)
-                except config.ConfigException:
-                    # Read KUBECONFIG now: the kubernetes package captures it at import time.
-                    path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-                    try:
-                        config.load_kube_config(
-                            config_file=path.split(os.pathsep)[0], client_configuration=configuration
-                        )
-                    except (config.ConfigException, OSError) as exc:
-                        raise ConnectionError(
-                            f"no Kubernetes configuration (in-cluster or kubeconfig): {exc}"
-                        ) from None
-                self._api = client.CustomObjectsApi(client.ApiClient(configuration))
-            return self._api
 
     def mark_early_stopped(self, trial_name: str) -> None:
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
+        """Raises LookupError for a missing trial, ConnectionError when the API is out of reach."""
+        asyncio.run(self._mark(trial_name, self.namespace or own_namespace()))
 
-        api = self._client()
-        namespace = self.namespace or own_namespace()
+    async def _mark(self, trial_name: str, namespace: str) -> None:
         try:
-            trial = api.get_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, trial_name)
+            client = KubeClient.from_environment(user_agent="katib-py-earlystopping")
+        except Exception as exc:  # the kubernetes package's ConfigException, or an unreadable file
+            raise ConnectionError(f"no Kubernetes configuration (in-cluster or kubeconfig): {exc}") from None
+        try:
+            trial = await client.get(TRIALS, trial_name, namespace)
             conditions = list((trial.get("status") or {}).get("conditions") or [])
             if any(c.get("type") == "EarlyStopped" and c.get("status") == "True" for c in conditions):
                 return
             conditions.append(early_stopped_condition())
-            api.patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, PLURAL, trial_name, {"status": {"conditions": conditions}}
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                raise LookupError(f"trial {namespace}/{trial_name} not found") from None
-            raise
-        except HTTPError as exc:
+            await client.patch_status(TRIALS, trial_name, {"status": {"conditions": conditions}}, namespace)
+        except NotFound:
+            raise LookupError(f"trial {namespace}/{trial_name} not found") from None
+        except (aiohttp.ClientError, OSError) as exc:
             raise ConnectionError(f"Kubernetes API unreachable: {exc}") from None
+        finally:
+            await client.close()
