@@ -109,7 +109,7 @@ class DBManagerServicer(api_pb2_grpc.DBManagerServicer):
         return api_pb2.DeleteObservationLogReply()
 
 
-class DatabaseHealthServicer(health_pb2_grpc.HealthServicer):
+class DatabaseHealthServicer(health_pb2_grpc.HealthServicer):  # type: ignore[misc]  # untyped grpc_health
     """SERVING only while the database answers `SELECT 1` (Katib's liveness probe relies on it)."""
 
     def __init__(self, gate: StoreGate) -> None:

@@ -35,7 +35,7 @@ class Backoff:
     cap: float = 30.0
 
     def delay(self, failures: int) -> float:
-        return min(self.base * 2 ** min(failures, 16), self.cap)
+        return min(self.base * 2.0 ** min(failures, 16), self.cap)
 
 
 class WorkQueue(Generic[K]):

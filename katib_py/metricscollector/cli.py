@@ -92,7 +92,7 @@ def _kind(args: argparse.Namespace) -> str:
         if kind != "file":
             raise SystemExit(f"unknown -kind {args.kind!r}")
     if args.format:
-        fmt = args.format.upper()
+        fmt = str(args.format).upper()
         if fmt not in ("TEXT", "JSON"):
             raise SystemExit(f"-format must be TEXT or JSON, not {args.format!r}")
         return fmt

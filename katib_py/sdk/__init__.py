@@ -14,5 +14,19 @@ from katib_py.sdk.constants import BASE_IMAGE_PYTORCH as BASE_IMAGE_PYTORCH
 from katib_py.sdk.constants import BASE_IMAGE_TENSORFLOW as BASE_IMAGE_TENSORFLOW
 from katib_py.sdk.constants import BASE_IMAGE_TENSORFLOW_GPU as BASE_IMAGE_TENSORFLOW_GPU
 from katib_py.sdk.models import *  # noqa: F403  (kubeflow-katib's V1beta1* names)
-from katib_py.sdk.report_metrics import report_metrics  # noqa: F401  (the package-level export)
+from katib_py.sdk.models import __all__ as _models
+from katib_py.sdk.report_metrics import report_metrics
 from katib_py.sdk.types import TrainerResources as TrainerResources
+
+__all__ = [
+    "BASE_IMAGE_MXNET",
+    "BASE_IMAGE_PYTORCH",
+    "BASE_IMAGE_TENSORFLOW",
+    "BASE_IMAGE_TENSORFLOW_GPU",
+    "KatibClient",
+    "TrainerResources",
+    "constants",
+    "report_metrics",
+    "search",
+    *_models,
+]

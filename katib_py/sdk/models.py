@@ -38,3 +38,35 @@ V1beta1TrialCondition = m.Condition
 V1beta1TrialParameterSpec = m.TrialParameterSpec
 V1beta1TrialTemplate = m.TrialTemplate
 V1ObjectMeta = m.ObjectMeta
+
+__all__ = [
+    "V1ObjectMeta",
+    "V1beta1AlgorithmSetting",
+    "V1beta1AlgorithmSpec",
+    "V1beta1CollectorSpec",
+    "V1beta1EarlyStoppingRule",
+    "V1beta1EarlyStoppingSetting",
+    "V1beta1EarlyStoppingSpec",
+    "V1beta1Experiment",
+    "V1beta1ExperimentCondition",
+    "V1beta1ExperimentSpec",
+    "V1beta1ExperimentStatus",
+    "V1beta1FeasibleSpace",
+    "V1beta1FileSystemPath",
+    "V1beta1FilterSpec",
+    "V1beta1Metric",
+    "V1beta1MetricStrategy",
+    "V1beta1MetricsCollectorSpec",
+    "V1beta1ObjectiveSpec",
+    "V1beta1Observation",
+    "V1beta1OptimalTrial",
+    "V1beta1ParameterAssignment",
+    "V1beta1ParameterSpec",
+    "V1beta1SourceSpec",
+    "V1beta1Suggestion",
+    "V1beta1SuggestionCondition",
+    "V1beta1Trial",
+    "V1beta1TrialCondition",
+    "V1beta1TrialParameterSpec",
+    "V1beta1TrialTemplate",
+]

@@ -117,7 +117,7 @@ def eval_cel(expr: str, env: Obj) -> bool:
         if nxt in (("op", "=="), ("op", "!=")):
             take()
             right = value(take())
-            return (left == right) == (nxt[1] == "==")
+            return bool((left == right) == (nxt[1] == "=="))
         if isinstance(left, bool):
             return left
         raise CelError(f"matchCondition must evaluate to a boolean: {expr!r}")

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import yaml
 from aiohttp import web
@@ -20,15 +20,12 @@ from katib_py.kube.errors import ApiError, api_error
 from katib_py.kube.selectors import labels_match, parse_label_selector
 
 from . import defaults, discovery, protobuf
-from .auth import User
-from .objects import APPLY_PATCH, WriteOptions
-from .registry import ResourceInfo
+from .auth import Authenticator, User
+from .objects import APPLY_PATCH, ObjectService, WriteOptions
+from .registry import Registry, ResourceInfo
 from .selectors import parse_field_selector
 from .table import TABLE_MEDIA, to_table, wants_table
-from .watch import Change, Event, Watcher, translate
-
-if TYPE_CHECKING:
-    from .server import ApiServer
+from .watch import Change, Event, Watcher, WatchHub, translate
 
 Obj = dict[str, Any]
 JSON = "application/json"
@@ -43,6 +40,24 @@ class LogProvider(Protocol):
     def read(
         self, namespace: str, pod: str, container: str, follow: bool, tail_lines: int | None, previous: bool
     ) -> AsyncIterator[bytes]: ...
+
+
+class ServedState(Protocol):
+    """What the handlers read of the server that mounts them (ApiServer), kept to an interface so
+    that the server imports the handlers and not the other way round."""
+
+    host: str
+    port: int
+    registry: Registry
+    objects: ObjectService
+    auth: Authenticator
+    hub: WatchHub
+    max_request_bytes: int
+    watch_timeout: float
+    bookmark_interval: float
+    log_provider: LogProvider | None
+
+    def openapi_docs(self) -> tuple[dict[str, Any], dict[str, Any]]: ...
 
 
 def dumps(obj: Any) -> bytes:
@@ -78,11 +93,11 @@ def _bool(value: str | None) -> bool:
 
 
 class Handlers:
-    def __init__(self, server: ApiServer) -> None:
+    def __init__(self, server: ServedState) -> None:
         self.server = server
 
     @property
-    def svc(self) -> Any:
+    def svc(self) -> ObjectService:
         return self.server.objects
 
     # ---- middleware ----

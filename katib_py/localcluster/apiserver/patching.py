@@ -50,7 +50,8 @@ def json_patch(target: Obj, ops: Any) -> Obj:
     if not isinstance(ops, list):
         raise api_error(400, "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
     try:
-        return jsonpatch.JsonPatch(ops).apply(target)
+        patched: Obj = jsonpatch.JsonPatch(ops).apply(target)
+        return patched
     except jsonpatch.JsonPatchTestFailed as exc:
         raise _patch_invalid(ops, "test failed: " + str(exc).split(" (<class")[0]) from exc
     except (jsonpatch.JsonPatchConflict, jsonpatch.JsonPointerException, jsonpatch.InvalidJsonPatch) as exc:

@@ -31,8 +31,8 @@ from katib_py.kube.errors import ApiError
 from katib_py.kube.events import EventRecorder
 from katib_py.kube.informer import Informer
 from katib_py.kube.resource import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES
+from katib_py.kube.rfc3339 import now_time
 
-from . import status as st
 from .logs import LogNotFound, LogStore
 from .runtime import NodeConfig, PodWorker, kill_group, proc_start_time
 from .volumes import VolumeBuilder
@@ -217,7 +217,7 @@ class Kubelet:
                 pgids.unlink()
 
     async def _register_node(self) -> None:
-        now = st.now_time()
+        now = now_time()
         node = {
             "apiVersion": "v1",
             "kind": "Node",
@@ -420,7 +420,7 @@ class Kubelet:
 
     async def _report_lost(self, pod: Obj) -> None:
         """A Pod the previous kubelet ran: its containers are gone; report them as lost."""
-        now = st.now_time()
+        now = now_time()
         status = dict(pod.get("status") or {})
 
         def lost(cs: Obj) -> Obj:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from katib_py.kube.client import Obj
+from katib_py.kube.rfc3339 import now_time
 
 from . import status as st
 from .env import container_env
@@ -228,7 +229,7 @@ class ContainerRunner:
         fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(cspec, fh)
-        started_at = st.now_time()
+        started_at = now_time()
         try:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -256,7 +257,7 @@ class ContainerRunner:
             rec.message = error
             rec.started_at = "1970-01-01T00:00:00Z"
             w.node.event(pod, "Warning", "Failed", f"Error: {error}")
-            rec.finished_at = st.now_time()
+            rec.finished_at = now_time()
             rec.ready = rec.started = False
             self._changed()
             return 128
@@ -283,7 +284,7 @@ class ContainerRunner:
         rec.reason = self._kill_reason or st.terminated_reason(exit_code)
         rec.message = self._termination_message(term_file, exit_code)
         self._kill_reason = None
-        rec.finished_at = st.now_time()
+        rec.finished_at = now_time()
         rec.ready = rec.started = False
         self.proc = None
         self._changed()
@@ -419,7 +420,7 @@ class PodWorker:
         self.init_failed = False
         self.finished = False
         self.terminating = False
-        self.start_time = st.now_time()
+        self.start_time = now_time()
         self.task: asyncio.Task[None] | None = None
         self.done = asyncio.Event()
         self._dirty = asyncio.Event()
