@@ -1,4 +1,5 @@
-"""The Experiment controller (spec 2.1): count trials, decide the condition, create or delete trials.
+"""The Experiment controller (Katib: pkg/controller.v1beta1/experiment/experiment_controller.go):
+count trials, decide the condition, create or delete trials.
 
 Reads the experiment, its trials (from the cache's index) and its Suggestion, calls the pure
 functions in `katib_py.core`, and writes the result. Trials are created from the assignments the
@@ -123,7 +124,8 @@ async def _reconcile_completed(
     suggestion_body: Obj | None,
     now: str,
 ) -> float | None:
-    """Stop what still runs (section 0, item 2), finish or restart the suggestion, keep counts fresh."""
+    """Stop what still runs (a fix over Katib: README "Differences from Katib"), finish or restart the
+    suggestion, keep counts fresh."""
     for trial_body, trial in zip(trial_bodies, trials, strict=True):
         if ts.is_active(trial) and not (trial.metadata and trial.metadata.deletion_timestamp):
             await ctx.write_status(TRIALS, "trials", trial_body, ts.mark_killed(trial, now).dump())

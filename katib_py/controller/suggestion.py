@@ -1,4 +1,5 @@
-"""The Suggestion controller (spec 2.3): run the algorithm service and turn requests into assignments.
+"""The Suggestion controller (Katib: pkg/controller.v1beta1/suggestion/suggestion_controller.go):
+run the algorithm service and turn requests into assignments.
 
 It owns the algorithm's Deployment and Service (and the early-stopping container, its RBAC, and
 the volume for FromVolume), validates the settings once the service is ready, and calls

@@ -1,4 +1,5 @@
-"""Prometheus metrics (and the operator's event source name), with Katib's names (spec 7.6).
+"""Prometheus metrics (and the operator's event source name), with Katib's names
+(pkg/controller.v1beta1/experiment/util/prometheus_metrics.go, trial/util/prometheus_metrics.go).
 
 Counters count what this process saw happen; the `*_current` gauges are computed from the object
 cache at scrape time, so they are right after a restart too.

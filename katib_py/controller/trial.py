@@ -1,4 +1,5 @@
-"""The Trial controller (spec 2.2): run the trial's job, follow it, collect its observation.
+"""The Trial controller (Katib: pkg/controller.v1beta1/trial/trial_controller.go): run the trial's
+job, follow it, collect its observation.
 
 Any job kind works: the job is the rendered `runSpec` (unstructured), its state comes from the
 trial's GJSON success/failure expressions, and its metrics from the db-manager. The

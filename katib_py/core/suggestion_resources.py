@@ -17,7 +17,7 @@ from typing import Any
 from katib_py.api.config import DEFAULT_VOLUME_MOUNT_PATH, EarlyStoppingConfig, KatibConfig, SuggestionConfig
 from katib_py.api.models import API_VERSION, Suggestion
 from katib_py.kube import meta as kmeta
-from katib_py.kube.meta import OwnerReference
+from katib_py.kube.meta import ObjectMeta, OwnerReference
 
 SUGGESTION_PORT = 6789
 SUGGESTION_PORT_NAME = "suggestion-api"
@@ -71,10 +71,10 @@ def owner_reference(s: Suggestion) -> OwnerReference:
     return kmeta.owner_reference({"metadata": {"name": _name(s), "uid": uid}}, API_VERSION, "Suggestion")
 
 
-def _meta(s: Suggestion, name: str, *, with_labels: bool = True) -> Obj:
+def _meta(s: Suggestion, name: str, *, with_labels: bool = True) -> ObjectMeta:
     labels = dict((s.metadata.labels if s.metadata else None) or {})
     labels.update(suggestion_labels(s))
-    meta: Obj = {"name": name, "namespace": _namespace(s), "ownerReferences": [owner_reference(s)]}
+    meta: ObjectMeta = {"name": name, "namespace": _namespace(s), "ownerReferences": [owner_reference(s)]}
     if with_labels:
         meta["labels"] = labels
     return meta

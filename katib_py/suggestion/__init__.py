@@ -8,7 +8,7 @@ The built-in algorithms live in `katib_py.suggestion.algorithms`, one module eac
 built-in or from another installed package, is an entry point of the `katib_py.algorithms` group
 (`registry`), which is how NAME is found (docs/custom-algorithms.md).
 
-Wire contract the operator relies on (differs from Katib, spec section 0 item 1):
+Wire contract the operator relies on (differs from Katib: README "Differences from Katib"):
 
 - A GetSuggestionsReply may carry FEWER assignments than `current_request_number`; that is never
   an error.

@@ -1,11 +1,12 @@
 """The trials of a GetSuggestions request, in the shape algorithms reason about.
 
-The operator sends every trial (spec 2.3 ConvertTrials). Each becomes a TrialRecord whose `state`
-says what an algorithm may do with it: `completed` trials (SUCCEEDED or EARLYSTOPPED with a finite
-objective value) are history, `live` trials (CREATED, RUNNING, UNKNOWN) hold assignments that must
-not be proposed again, and `failed` trials (FAILED, KILLED, METRICSUNAVAILABLE, or finished
-without a usable objective) are left to each algorithm to ignore or retry.
-"""
+The operator sends every trial (Katib: ConvertTrials in
+pkg/controller.v1beta1/suggestion/suggestionclient/suggestionclient.go). Each becomes a TrialRecord
+whose `state` says what an algorithm may do with it: `completed` trials (SUCCEEDED or EARLYSTOPPED
+with a finite objective value) are history, `live` trials (CREATED, RUNNING, UNKNOWN) hold
+assignments that must not be proposed again, and `failed` trials (FAILED, KILLED,
+METRICSUNAVAILABLE, or finished without a usable objective) are left to each algorithm to ignore or
+retry."""
 
 from __future__ import annotations
 

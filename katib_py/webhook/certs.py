@@ -1,4 +1,4 @@
-"""Self-signed webhook TLS for clusters without cert-manager (Katib's cert generator, spec 1.7).
+"""Self-signed webhook TLS for clusters without cert-manager (Katib: pkg/certgenerator/v1beta1/generator.go).
 
 A CA (`katib-ca`) signs a serving certificate for the operator's Service DNS names. Both live in
 the Secret `katib-webhook-cert` (`ca.crt`, `tls.crt`, `tls.key`), so every operator replica and

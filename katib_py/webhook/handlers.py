@@ -1,10 +1,12 @@
 """Katib's three admission webhooks as kopf handlers, thin over the pure functions.
 
-- `defaulter.experiment.katib.kubeflow.org`: Katib's defaults as a JSON patch (spec 1.6).
+- `defaulter.experiment.katib.kubeflow.org`: Katib's defaults as a JSON patch
+  (pkg/webhook/v1beta1/experiment/mutate_webhook.go, experiment_defaults.go).
 - `validator.experiment.katib.kubeflow.org`: every field error at once, plus the checks that need
   the cluster: the namespace label, katib-config's algorithms, a loadable ConfigMap template, and
-  no leftover FromVolume PersistentVolume (spec 1.7).
-- `mutator.pod.katib.kubeflow.org`: the metrics collector for trial pods (spec 5.1).
+  no leftover FromVolume PersistentVolume (pkg/webhook/v1beta1/experiment/validation_webhook.go).
+- `mutator.pod.katib.kubeflow.org`: the metrics collector for trial pods
+  (pkg/webhook/v1beta1/pod/inject_webhook.go).
 
 `register_handlers(registry)` registers them with kopf (the default registry when None). The
 `*_review` coroutines hold the logic and are what the handlers call.

@@ -1,13 +1,13 @@
 """`grid`: every combination of the parameters' values, each proposed once, then end reached.
 
-Combinations are Katib's (spec 6, convert_to_combinations): int -> min..max by step (default 1),
-double -> min..max by step (step required), discrete/categorical -> the list; logUniform spreads
-the same number of points geometrically. The order is a permutation seeded by `random_state`, as
-Optuna's GridSampler visits its grid. The enumeration is done here rather than through
-GridSampler because exhaustion and restart are decided from the request alone: the combinations
-already held by any trial (or handed out moments ago) are skipped, and the reply that hands out the
-last combination carries `suggestion_end_reached`.
-"""
+Combinations are Katib's (convert_to_combinations in
+pkg/suggestion/v1beta1/internal/search_space.py): int -> min..max by step (default 1), double ->
+min..max by step (step required), discrete/categorical -> the list; logUniform spreads the same
+number of points geometrically. The order is a permutation seeded by `random_state`, as Optuna's
+GridSampler visits its grid. The enumeration is done here rather than through GridSampler because
+exhaustion and restart are decided from the request alone: the combinations already held by any
+trial (or handed out moments ago) are skipped, and the reply that hands out the last combination
+carries `suggestion_end_reached`."""
 
 from __future__ import annotations
 

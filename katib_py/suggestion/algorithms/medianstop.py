@@ -4,7 +4,8 @@ Settings: `min_trials_required` (> 0, default 3) and `start_step` (>= 1, default
 succeeded trial the service reads the objective's observation log from the db-manager and
 averages its first start_step values; once min_trials_required trials have such an average it
 returns one rule {objective, median of the averages, LESS for maximize / GREATER for minimize,
-start_step}. Katib returns the mean here; katib-py uses the true median (spec 0, item 8).
+start_step}. Katib returns the mean here; katib-py uses the true median
+(Katib: pkg/earlystopping/v1beta1/medianstop/service.py).
 Averages are cached per experiment and trial (completed trials' logs do not change).
 """
 
