@@ -70,6 +70,7 @@ class NodeConfig:
     hosts_content: Callable[[str, str, str], str]  # (pod ip, hostname, namespace) -> /etc/hosts text
     event: Callable[[Obj, str, str, str], None] = lambda _pod, _type, _reason, _message: None
     extra_env: dict[str, str] = field(default_factory=dict)
+    config_retry: float = 2.0  # seconds between tries while a container's config source is missing
 
 
 def proc_start_time(pid: int) -> str | None:
@@ -179,15 +180,18 @@ class ContainerRunner:
         w = self.worker
         rec = self.record
         pod = w.pod
-        try:
-            env = await container_env(w.view(), self.spec, w.base_env, w.node.fetch)
-        except VolumeNotReady as exc:
-            rec.state, rec.reason, rec.message = "waiting", "CreateContainerConfigError", str(exc)
-            self._changed()
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 2.0)
-            return None if self.stopping else await self._launch_and_wait()
+        while True:  # a loop, not a recursion: a Pod may wait for its ConfigMap for hours
+            try:
+                env = await container_env(w.view(), self.spec, w.base_env, w.node.fetch)
+                break
+            except VolumeNotReady as exc:
+                rec.state, rec.reason, rec.message = "waiting", "CreateContainerConfigError", str(exc)
+                self._changed()
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), w.node.config_retry)
+                if self.stopping:
+                    return None
         command = list(self.spec.get("command") or [])
         args = list(self.spec.get("args") or [])
         argv = expand_all(command + args, env)
