@@ -1,4 +1,4 @@
-"""Pod volumes materialised as host directories, and each container's mount list.
+"""Pod volumes materialised as host directories, and the directories behind subPath mounts.
 
 Every volume becomes a directory (or, for hostPath, an existing path) that the launcher
 bind-mounts at the container's mountPath: emptyDir under the Pod's sandbox, configMap/secret/
@@ -12,19 +12,16 @@ import base64
 import contextlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from katib_py.kube.client import KubeClient, Obj
 from katib_py.kube.errors import ApiError
 from katib_py.kube.resource import CONFIGMAPS, PVCS, PVS, SECRETS
 
-SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
-
-
-class VolumeNotReady(Exception):
-    """A volume's source does not exist yet; the Pod waits in ContainerCreating (as FailedMount)."""
+from .env import field_value
+from .errors import VolumeNotReady
+from .launch import Mount
 
 
 def _write(base: Path, rel: str, data: bytes, mode: int | None) -> None:
@@ -51,33 +48,6 @@ def _key_values(obj: Obj, secret: bool) -> dict[str, bytes]:
         for k, v in (obj.get("binaryData") or {}).items():
             out[k] = base64.b64decode(v or "")
     return out
-
-
-def field_value(pod: Obj, path: str) -> str | None:
-    """A downward-API fieldRef value (metadata.*, spec.nodeName, status.podIP, ...)."""
-    meta = pod.get("metadata") or {}
-    spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
-    for prefix, source in (("metadata.labels", "labels"), ("metadata.annotations", "annotations")):
-        if path == prefix:
-            items = sorted((meta.get(source) or {}).items())
-            return "\n".join(f'{k}="{v}"' for k, v in items)
-        if path.startswith(prefix + "[") and path.endswith("]"):
-            key = path[len(prefix) + 1 : -1].strip("'\"")
-            return str((meta.get(source) or {}).get(key, ""))
-    simple: dict[str, Any] = {
-        "metadata.name": meta.get("name"),
-        "metadata.namespace": meta.get("namespace"),
-        "metadata.uid": meta.get("uid"),
-        "spec.nodeName": spec.get("nodeName"),
-        "spec.serviceAccountName": spec.get("serviceAccountName") or "default",
-        "status.podIP": status.get("podIP"),
-        "status.hostIP": status.get("hostIP") or "127.0.0.1",
-        "status.podIPs": ",".join(i.get("ip", "") for i in status.get("podIPs") or []),
-        "status.hostIPs": status.get("hostIP") or "127.0.0.1",
-    }
-    value = simple.get(path)
-    return None if value is None else str(value)
 
 
 class VolumeBuilder:
@@ -254,19 +224,9 @@ class VolumeBuilder:
         return out
 
 
-def container_mounts(container: Obj, volumes: dict[str, Path]) -> list[Obj]:
-    """The launcher's mount list for one container: host source -> mountPath (subPath honoured)."""
-    mounts: list[Obj] = []
-    for vm in container.get("volumeMounts") or []:
-        source = volumes.get(vm.get("name", ""))
-        if source is None:
-            continue
-        sub = vm.get("subPath") or ""
-        if sub:
-            source = source / sub
-            if not source.exists():
-                source.mkdir(parents=True, exist_ok=True)
-        mounts.append(
-            {"source": str(source), "target": vm["mountPath"], "readOnly": bool(vm.get("readOnly"))}
-        )
-    return mounts
+def prepare_sub_paths(mounts: Iterable[Mount]) -> None:
+    """Create the directory behind each subPath mount that does not exist yet, as a kubelet does."""
+    for mount in mounts:
+        source = Path(mount.source)
+        if mount.volume is not None and not source.exists():
+            source.mkdir(parents=True, exist_ok=True)
