@@ -17,6 +17,7 @@ names on disk, and hands `LaunchSpec.launcher_config()` to launcher.py.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 from katib_py.kube.meta import Obj
 
 from .env import SourceRef, container_env
+from .errors import InvalidPath
 from .expansion import expand_all
 
 SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -101,8 +103,22 @@ class LaunchSpec:
         return config
 
 
+def path_problem(path: str) -> str | None:
+    """Why `path` cannot name a place inside a volume, else None: it is absolute, or has a '..'.
+
+    Kubernetes refuses both for a subPath (pkg/kubelet/kubelet_pods.go makeMounts,
+    ValidatePathNoBacksteps) and for a projected file (pkg/volume/util/atomic_writer.go); symlinks
+    are checked where the path meets the disk (volumes.is_within).
+    """
+    if posixpath.isabs(path):
+        return "must be a relative path"
+    if ".." in path.split("/"):
+        return "must not contain '..'"
+    return None
+
+
 def volume_mounts(container: Obj, volumes: Mapping[str, Path]) -> list[Mount]:
-    """The container's volumeMounts as host mounts (a subPath mount remembers its volume)."""
+    """The container's volumeMounts as host mounts; InvalidPath for a subPath that leaves its volume."""
     mounts: list[Mount] = []
     for vm in container.get("volumeMounts") or []:
         source = volumes.get(vm.get("name", ""))
@@ -113,6 +129,12 @@ def volume_mounts(container: Obj, volumes: Mapping[str, Path]) -> list[Mount]:
         if not sub:
             mounts.append(Mount(str(source), vm["mountPath"], read_only))
             continue
+        problem = path_problem(sub)
+        if problem:
+            raise InvalidPath(
+                f'failed to prepare subPath for volumeMount "{vm.get("name")}" of container '
+                f'"{container.get("name")}": subPath "{sub}" {problem}'
+            )
         mounts.append(Mount(str(source / sub), vm["mountPath"], read_only, volume=str(source)))
     return mounts
 
@@ -122,7 +144,8 @@ def launch_spec(
 ) -> LaunchSpec:
     """What to run for `container` of `pod` (as the downward API sees it).
 
-    Raises VolumeNotReady while a required ConfigMap/Secret is missing from `sources`.
+    Raises VolumeNotReady while a required ConfigMap/Secret is missing from `sources`, and
+    InvalidPath for a subPath that is absolute or has a '..'.
     """
     name = str(container["name"])
     env = container_env(pod, container, sources, host=sandbox.host_env, base=sandbox.base_env)

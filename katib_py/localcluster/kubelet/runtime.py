@@ -38,7 +38,7 @@ from katib_py.kube.rfc3339 import now_time
 
 from . import status as st
 from .env import env_sources
-from .errors import ContainerConfigError, VolumeNotReady
+from .errors import ContainerConfigError, InvalidPath, VolumeNotReady
 from .launch import LaunchSpec, Mount, Sandbox, exec_spec, launch_spec
 from .logs import LogStore
 from .probes import ProbeLoop
@@ -679,6 +679,8 @@ class PodWorker:
                     await r.stop(grace)
         except asyncio.CancelledError:
             pass
+        except InvalidPath as exc:
+            self._volume_failed(str(exc))
         except Exception:
             log.exception("pod %s/%s failed in the kubelet", self.namespace, self.pod_name)
             self.init_failed = True
@@ -693,6 +695,18 @@ class PodWorker:
             self.finished = True
             self.mark_dirty()
             self.done.set()
+
+    def _volume_failed(self, message: str) -> None:
+        """A volume can never be set up (an invalid path): no container starts, the Pod fails."""
+        self.setup_message = message
+        self.init_failed = True
+        for r in self.init_runners + self.main_runners:
+            r.record.state, r.record.reason, r.record.message = (
+                "waiting",
+                "CreateContainerConfigError",
+                message,
+            )
+        self.node.event(self.pod, "Warning", "FailedMount", message)
 
     async def _run_init(self) -> bool:
         for r in self.init_runners:
