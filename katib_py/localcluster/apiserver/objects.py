@@ -2,7 +2,10 @@
 
 Server-set fields, optimistic concurrency, generation, the status split, CRD schemas,
 finalizers and deletionTimestamp, graceful Pod deletion, namespace lifecycle, admission and
-the etcd size limit all happen here; handlers.py only translates HTTP.
+the etcd size limit all happen here; handlers.py only translates HTTP. How a DELETE is decided
+(preconditions, propagation finalizers, grace periods, when a marked object goes) is in
+deletion.py, and what a CRD serves and the status it gets in crds.py, both pure; this module
+applies their decisions to the store, the registry and the watch hub.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import string
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from katib_py.kube import errors
@@ -23,10 +27,10 @@ from katib_py.kube.errors import Forbidden, api_error
 from katib_py.kube.meta import random_suffix
 from katib_py.kube.rfc3339 import now_time
 
-from . import defaults, limits, patching, schema
+from . import crds, defaults, deletion, limits, patching, schema
 from .admission import AdmissionChain, AdmissionRequest, check_match_conditions
 from .auth import Authenticator, User
-from .registry import Registry, ResourceInfo, infos_from_crd, storage_key
+from .registry import Registry, ResourceInfo, storage_key
 from .store import Store
 from .watch import Change, WatchHub
 
@@ -133,57 +137,22 @@ class ObjectService:
             self._sync_crd(obj, deleted=event == "DELETED")
 
     def _sync_crd(self, crd: Obj, deleted: bool) -> None:
-        name = crd["metadata"]["name"]
-        old_infos = self.registry.remove_crd(name)
-        if deleted:
-            for info in old_infos[:1]:
-                for gone in self.store.drop_all(self.rkey(info)):
-                    rv = self.store.next_rv()
-                    gone = {**gone, "metadata": {**gone["metadata"], "resourceVersion": str(rv)}}
-                    self.store.persist_rv()
-                    self.hub.publish(
-                        Change(
-                            rv, "DELETED", self.rkey(info), gone["metadata"].get("namespace", ""), gone, None
-                        )
-                    )
-        else:
-            for info in infos_from_crd(crd):
-                self.registry.add(info)
-            self._accept_crd(crd)
+        change = crds.crd_sync(crd, deleted)
+        self.registry.remove_crd(crd["metadata"]["name"])
+        for info in change.serve:
+            self.registry.add(info)
+        if change.drop is not None:
+            for gone in self.store.drop_all(change.drop):
+                rv = self.store.next_rv()
+                gone = {**gone, "metadata": {**gone["metadata"], "resourceVersion": str(rv)}}
+                self.store.persist_rv()
+                namespace = gone["metadata"].get("namespace", "")
+                self.hub.publish(Change(rv, "DELETED", change.drop, namespace, gone, None))
         self._on_registry_change()
-
-    def _accept_crd(self, crd: Obj) -> None:
-        """Report the CRD Established and NamesAccepted, as the apiextensions controllers do."""
-        status = crd.setdefault("status", {})
-        names = (crd.get("spec") or {}).get("names") or {}
-        accepted = dict(names)
-        accepted.setdefault("singular", str(names.get("kind", "")).lower())
-        accepted.setdefault("listKind", f"{names.get('kind', '')}List")
-        status["acceptedNames"] = accepted
-        ts = now_time()
-        status["conditions"] = [
-            {
-                "type": "NamesAccepted",
-                "status": "True",
-                "reason": "NoConflicts",
-                "message": "no conflicts found",
-                "lastTransitionTime": ts,
-            },
-            {
-                "type": "Established",
-                "status": "True",
-                "reason": "InitialNamesAccepted",
-                "message": "the initial names have been accepted",
-                "lastTransitionTime": ts,
-            },
-        ]
-        status["storedVersions"] = [
-            v["name"] for v in (crd.get("spec") or {}).get("versions") or [] if v.get("storage")
-        ]
 
     def load_crds(self) -> None:
         for crd in self.store.list("apiextensions.k8s.io/customresourcedefinitions"):
-            for info in infos_from_crd(crd):
+            for info in crds.crd_sync(crd, deleted=False).serve:
                 self.registry.add(info)
 
     def _check_namespace(self, info: ResourceInfo, ns: str, name: str) -> None:
@@ -349,8 +318,7 @@ class ObjectService:
         meta["generation"] = 1
         defaults.on_create(info, obj, uid)
         if info.group == "apiextensions.k8s.io":
-            obj.pop("status", None)
-            self._accept_crd(obj)
+            obj["status"] = crds.accepted_status({**obj, "status": {}}, now_time())
         await self._admit(info, "", "CREATE", ns, meta["name"], obj, None, opts, validating_only=True)
         # no await between this check and the write: two creates of one name cannot both pass
         if self.store.get(self.rkey(info), ns if info.namespaced else "", meta["name"]) is not None:
@@ -483,22 +451,7 @@ class ObjectService:
         if info.group == "apiextensions.k8s.io":
             new["status"] = copy.deepcopy(old.get("status", {}))
         warnings = self._apply_schema(info, new, opts)
-        if old_meta.get("deletionTimestamp"):
-            added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
-            if added:
-                raise errors.invalid(
-                    info.kind,
-                    info.group,
-                    name,
-                    [
-                        {
-                            "reason": "FieldValueForbidden",
-                            "field": "metadata.finalizers",
-                            "message": "Forbidden: no new finalizers can be added if the object is being "
-                            f"deleted, found new finalizers {json.dumps(sorted(added))}",
-                        }
-                    ],
-                )
+        deletion.check_no_new_finalizers(info, old, new)
         mutated = await self._admit(info, sub, "UPDATE", ns, name, new, old, opts, mutating_only=True)
         if mutated is not new:
             new = mutated
@@ -507,31 +460,18 @@ class ObjectService:
         if _spec_view(new, info.has_status) != _spec_view(old, info.has_status):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         if info.group == "apiextensions.k8s.io":
-            self._accept_crd(new)
+            new["status"] = crds.accepted_status(new, now_time())
         self._validate_meta(info, new)
         await self._admit(info, sub, "UPDATE", ns, name, new, old, opts, validating_only=True)
         if new == old:
             return Result(old, 200, warnings)
         if opts.dry_run:
             return Result(new, 200, warnings)
-        if old_meta.get("deletionTimestamp") and self._may_vanish(info, new):
+        if old_meta.get("deletionTimestamp") and deletion.may_vanish(info, new):
             self._write(info, new, old, "DELETED")
             return Result(new, 200, warnings)
         self._write(info, new, old, "MODIFIED")
         return Result(new, 200, warnings)
-
-    def _may_vanish(self, info: ResourceInfo, obj: Obj) -> bool:
-        if obj["metadata"].get("finalizers"):
-            return False
-        if info.group == "" and info.plural == "namespaces":
-            return not (obj.get("spec") or {}).get("finalizers")
-        if info.group == "" and info.plural == "pods":
-            return not self._pod_is_graceful(obj)
-        return True
-
-    def _pod_is_graceful(self, pod: Obj) -> bool:
-        """A running Pod on a node waits for its kubelet; its deletion completes with grace 0."""
-        return int(pod["metadata"].get("deletionGracePeriodSeconds") or 0) > 0
 
     async def _patch(
         self, info: ResourceInfo, ns: str, name: str, ctype: str, body: Any, sub: str, opts: WriteOptions
@@ -598,86 +538,13 @@ class ObjectService:
         self, info: ResourceInfo, ns: str, name: str, options: Obj, opts: WriteOptions
     ) -> Result:
         current = self.get(info, ns, name)
-        pre = options.get("preconditions") or {}
-        if pre.get("uid") and pre["uid"] != current["metadata"].get("uid"):
-            raise errors.conflict(
-                info.plural,
-                info.group,
-                name,
-                f"Precondition failed: UID in precondition: "
-                f"{pre['uid']}, UID in object meta: {current['metadata'].get('uid')}",
-            )
-        if pre.get("resourceVersion") and pre["resourceVersion"] != current["metadata"]["resourceVersion"]:
-            raise errors.conflict(
-                info.plural,
-                info.group,
-                name,
-                "the object has been modified; please apply your changes to the latest version and try again",
-            )
+        deletion.check_preconditions(info, current, options)
         await self._admit(info, "", "DELETE", ns, name, None, current, opts)
-        policy = options.get("propagationPolicy")
-        if policy is None and options.get("orphanDependents") is not None:
-            policy = "Orphan" if options["orphanDependents"] else "Background"
-        if policy is None and info.group == "batch" and info.plural == "jobs":
-            policy = "Orphan"  # batch/v1 keeps the old default, as kube does
-        if policy not in (None, "Background", "Foreground", "Orphan"):
-            raise errors.invalid(
-                "DeleteOptions",
-                "",
-                "",
-                [
-                    {
-                        "reason": "FieldValueNotSupported",
-                        "field": "propagationPolicy",
-                        "message": f'Unsupported value: "{policy}": supported values: "Foreground", '
-                        '"Background", "Orphan", "nil"',
-                    }
-                ],
-            )
-        new = copy.deepcopy(current)
-        meta = new["metadata"]
-        finalizers = list(meta.get("finalizers") or [])
-        if policy == "Foreground" and "foregroundDeletion" not in finalizers:
-            finalizers = [f for f in finalizers if f != "orphan"] + ["foregroundDeletion"]
-        elif policy == "Orphan" and "orphan" not in finalizers:
-            finalizers = [f for f in finalizers if f != "foregroundDeletion"] + ["orphan"]
-        if finalizers:
-            meta["finalizers"] = finalizers
-        accepted = 202 if options.get("orphanDependents") is False else 200
-        is_ns = info.group == "" and info.plural == "namespaces"
-        grace = self._grace(info, current, options)
-        if is_ns or finalizers:
-            if not meta.get("deletionTimestamp"):
-                # A running Pod keeps its grace period even when finalizers hold it (kube does too):
-                # its kubelet still stops it with SIGTERM first.
-                meta["deletionTimestamp"] = now_time(grace)
-                meta["deletionGracePeriodSeconds"] = grace
-            if is_ns:
-                new["status"] = {**(new.get("status") or {}), "phase": "Terminating"}
-            waits = bool(finalizers) or (is_ns and bool((new.get("spec") or {}).get("finalizers")))
-            if waits:
-                if new != current and not opts.dry_run:
-                    self._write(info, new, current, "MODIFIED")
-                return Result(new, accepted, [])
-        elif grace > 0:
-            if not meta.get("deletionTimestamp") or grace < meta.get("deletionGracePeriodSeconds", 0):
-                meta["deletionTimestamp"] = now_time(grace)
-                meta["deletionGracePeriodSeconds"] = grace
-                if not opts.dry_run:
-                    self._write(info, new, current, "MODIFIED")
-            return Result(new, accepted, [])
-        if opts.dry_run:
-            return Result(current, 200, [], dry_run=True)
-        self._write(info, new, current, "DELETED")
-        return Result(new, 200, [])
-
-    def _grace(self, info: ResourceInfo, pod: Obj, options: Obj) -> int:
-        if not (info.group == "" and info.plural == "pods"):
-            return 0
-        phase = (pod.get("status") or {}).get("phase")
-        if not (pod.get("spec") or {}).get("nodeName") or phase in ("Succeeded", "Failed"):
-            return 0
-        grace = options.get("gracePeriodSeconds")
-        if grace is None:
-            grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
-        return max(int(grace), 0)
+        decided = deletion.decide(info, current, options, now=datetime.now(UTC))
+        if decided.action == "remove":
+            if opts.dry_run:
+                return Result(current, 200, [], dry_run=True)
+            self._write(info, decided.obj, current, "DELETED")
+        elif decided.action == "mark" and not opts.dry_run:
+            self._write(info, decided.obj, current, "MODIFIED")
+        return Result(decided.obj, decided.code, [])

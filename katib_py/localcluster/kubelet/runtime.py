@@ -6,6 +6,13 @@ service-account files), plain init containers in order, native sidecars (init co
 main containers under the Pod's restart policy with CrashLoopBackOff, probes, and teardown with
 `terminationGracePeriodSeconds`. `ContainerRunner` owns one container's restarts.
 
+What a container runs (argv, environment, working directory, mounts) is decided by the pure
+`launch.launch_spec`; this module fetches the ConfigMaps and Secrets it names, prepares the files
+it points at, and executes it through launcher.py. A source that is missing is waited for
+(CreateContainerConfigError, retried every `NodeConfig.config_retry` seconds); an invalid path is
+final: the container stays waiting with that reason and message, a Failed event is recorded, and
+it is not started again.
+
 PID namespaces: when `shareProcessNamespace` is true (and we can isolate), a pause process holds
 one PID namespace that every container joins; otherwise containers share the host's PID
 namespace (no per-container namespace: a process that is pid 1 would ignore SIGTERM).
@@ -20,7 +27,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from asyncio.subprocess import Process
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +37,12 @@ from katib_py.kube.client import Obj
 from katib_py.kube.rfc3339 import now_time
 
 from . import status as st
-from .env import container_env
-from .expansion import expand_all
+from .env import env_sources
+from .errors import ContainerConfigError, InvalidPath, VolumeNotReady
+from .launch import LaunchSpec, Mount, Sandbox, exec_spec, launch_spec
 from .logs import LogStore
 from .probes import ProbeLoop
-from .volumes import SA_MOUNT_PATH, VolumeBuilder, VolumeNotReady, container_mounts
+from .volumes import VolumeBuilder, prepare_sub_paths
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,15 @@ def _host_paths() -> list[str]:
 
 
 HOST_PATHS = _host_paths()
+
+
+def host_path() -> str:
+    """The host PATH with the running interpreter's bin dir first (so python3/katib-py hit the venv)."""
+    bindir = str(Path(sys.executable).parent)
+    parts = [p for p in os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(os.pathsep) if p]
+    return os.pathsep.join([bindir, *[p for p in parts if p != bindir]])
+
+
 Fetch = Callable[[str, str, str], Awaitable[Obj | None]]
 
 
@@ -71,6 +89,7 @@ class NodeConfig:
     hosts_content: Callable[[str, str, str], str]  # (pod ip, hostname, namespace) -> /etc/hosts text
     event: Callable[[Obj, str, str, str], None] = lambda _pod, _type, _reason, _message: None
     extra_env: dict[str, str] = field(default_factory=dict)
+    config_retry: float = 2.0  # seconds between tries while a container's config source is missing
 
 
 def proc_start_time(pid: int) -> str | None:
@@ -176,76 +195,47 @@ class ContainerRunner:
             self.started_evt.set()
             self._changed()
 
+    async def _prepare(self) -> LaunchSpec | None:
+        """The container's LaunchSpec, made ready on disk; waits while a config source is missing.
+
+        None when the container stops meanwhile, or can never start (an invalid path): then it is
+        left waiting with reason CreateContainerConfigError and the error as its message.
+        """
+        w = self.worker
+        rec = self.record
+        while not self.stopping:  # a loop, not a recursion: a Pod may wait for its ConfigMap for hours
+            try:
+                spec = await w.launch_spec(self.spec)
+                prepare_sub_paths(spec.mounts)
+                return spec
+            except ContainerConfigError as exc:
+                rec.state, rec.reason, rec.message = "waiting", "CreateContainerConfigError", str(exc)
+                self._changed()
+                if not exc.retry:
+                    w.node.event(w.pod, "Warning", "Failed", f"Error: {exc}")
+                    return None
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), w.node.config_retry)
+        return None
+
     async def _launch_and_wait(self) -> int | None:
         w = self.worker
         rec = self.record
         pod = w.pod
-        try:
-            env = await container_env(w.view(), self.spec, w.base_env, w.node.fetch)
-        except VolumeNotReady as exc:
-            rec.state, rec.reason, rec.message = "waiting", "CreateContainerConfigError", str(exc)
-            self._changed()
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 2.0)
-            return None if self.stopping else await self._launch_and_wait()
-        command = list(self.spec.get("command") or [])
-        args = list(self.spec.get("args") or [])
-        argv = expand_all(command + args, env)
-        mounts = container_mounts(self.spec, w.volumes)
-        if w.sa_dir is not None and not any(m["target"] == SA_MOUNT_PATH for m in mounts):
-            mounts.append({"source": str(w.sa_dir), "target": SA_MOUNT_PATH, "readOnly": True})
-        mounts.append({"source": str(w.hosts_file), "target": "/etc/hosts", "readOnly": False})
-        term_file = w.sandbox / "termination" / self.name
+        spec = await self._prepare()
+        if spec is None:
+            return None
+        term_file = spec.termination_file
         term_file.parent.mkdir(parents=True, exist_ok=True)
         term_file.write_bytes(b"")
-        if w.node.isolate:
-            term_path = self.spec.get("terminationMessagePath") or "/dev/termination-log"
-            mounts.append({"source": str(term_file), "target": term_path, "readOnly": False})
-        cspec = {
-            "argv": argv,
-            "env": env,
-            "cwd": self.spec.get("workingDir") or "",
-            "mounts": mounts,
-            "isolate": w.node.isolate,
-            "pidns_pid": w.pidns_pid,
-            "mount_proc": bool(w.pidns_pid),
-            "scratch": str(w.sandbox / "scratch"),
-            "keep_visible": HOST_PATHS,
-        }
-        if not w.node.isolate:
-            # No mount namespace: the ServiceAccount path cannot be private, so in-cluster clients
-            # get a kubeconfig (KUBECONFIG) instead; other volumes are symlinked where possible.
-            w.fallback_mounts([m for m in mounts if m["target"] != SA_MOUNT_PATH])
-            if w.sa_dir is not None:
-                env.setdefault("KUBECONFIG", str(w.sa_dir / "kubeconfig"))
-                cspec["env"] = env
+        w.fallback_mounts(spec.links)
         restarted = rec.restart_count > 0
         log_fd = w.node.logs.open_for_container(w.namespace, w.pod_name, self.name, restart=restarted)
-        rfd, wfd = os.pipe()
-        cspec["error_fd"] = wfd
-        spec_path = w.sandbox / "containers" / f"{self.name}.json"
-        spec_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(cspec, fh)
         started_at = now_time()
         try:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-S",
-                str(LAUNCHER),
-                str(spec_path),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log_fd,
-                stderr=log_fd,
-                start_new_session=True,
-                pass_fds=(wfd,),
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                cwd="/",
-            )
+            self.proc, rfd = await w.spawn_launcher(spec, f"{self.name}.json", output=log_fd)
         finally:
-            os.close(wfd)
             os.close(log_fd)
         proc = self.proc
         w.remember_group(proc.pid)
@@ -272,7 +262,7 @@ class ContainerRunner:
         rec.ready = rec.started and readiness is None and self.kind != "init"
         if rec.started:
             self.started_evt.set()
-        self._start_probes(startup, readiness, liveness, env)
+        self._start_probes(startup, readiness, liveness, spec)
         self._changed()
         returncode = await proc.wait()
         for p in self._probes:
@@ -304,13 +294,13 @@ class ContainerRunner:
         return ""
 
     def _start_probes(
-        self, startup: Obj | None, readiness: Obj | None, liveness: Obj | None, env: dict[str, str]
+        self, startup: Obj | None, readiness: Obj | None, liveness: Obj | None, spec: LaunchSpec
     ) -> None:
         w = self.worker
         host = w.pod_ip
 
         async def run_exec(command: list[str], timeout: float) -> int:
-            return await w.exec_in(self, expand_all(command, env), env, timeout)
+            return await w.exec_in(exec_spec(spec, command, self.inner_pid), timeout)
 
         def begin_runtime_probes() -> None:
             if readiness is not None and self.kind != "init":
@@ -506,32 +496,48 @@ class PodWorker:
         with open(self.sandbox / "pgids", "a") as fh:
             fh.write(f"{pid} {started}\n")
 
-    def fallback_mounts(self, mounts: list[Obj]) -> None:
+    def fallback_mounts(self, links: Iterable[Mount]) -> None:
         """No isolation: make each mountPath point at its volume with a symlink, when possible."""
-        for m in mounts:
-            target = Path(m["target"])
-            if target == Path("/etc/hosts") or target.exists() or target.is_symlink():
+        for m in links:
+            target = Path(m.target)
+            if target.exists() or target.is_symlink():
                 continue
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.symlink_to(m["source"])
+                target.symlink_to(m.source)
             except OSError as exc:
                 log.warning("no isolation: cannot expose volume at %s (%s)", target, exc)
 
-    async def exec_in(
-        self, runner: ContainerRunner, command: list[str], env: dict[str, str], timeout: float
-    ) -> int:
-        """Run an exec probe inside the container's mount (and PID) namespace."""
-        spec: Obj = {"argv": command, "env": env, "cwd": runner.spec.get("workingDir") or ""}
-        if self.node.isolate and runner.inner_pid:
-            spec["join_mnt_pid"] = runner.inner_pid
-            spec["pidns_pid"] = self.pidns_pid
+    def sandbox_view(self) -> Sandbox:
+        """What this Pod's sandbox gives its containers (see launch.launch_spec)."""
+        return Sandbox(
+            dir=self.sandbox,
+            volumes=self.volumes,
+            hosts_file=self.hosts_file,
+            sa_dir=self.sa_dir,
+            isolate=self.node.isolate,
+            pidns_pid=self.pidns_pid,
+            host_env={"PATH": host_path(), "HOME": os.environ.get("HOME", "/root")},
+            base_env=self.base_env,
+            keep_visible=tuple(HOST_PATHS),
+        )
+
+    async def launch_spec(self, container: Obj) -> LaunchSpec:
+        """Fetch what the container's environment names, then decide what to run (pure)."""
+        sources = {
+            (kind, name): await self.node.fetch(kind, self.namespace, name)
+            for kind, name in env_sources(container)
+        }
+        return launch_spec(self.view(), container, self.sandbox_view(), sources)
+
+    async def spawn_launcher(self, spec: LaunchSpec, file_name: str, *, output: int) -> tuple[Process, int]:
+        """Start launcher.py on `spec` (written to containers/<file_name>); returns it and its error pipe."""
         rfd, wfd = os.pipe()
-        spec["error_fd"] = wfd
-        path = self.sandbox / "containers" / f"{runner.name}.probe.json"
+        path = self.sandbox / "containers" / file_name
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump(spec, fh)
+            json.dump(spec.launcher_config(wfd), fh)
         try:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -539,14 +545,25 @@ class PodWorker:
                 str(LAUNCHER),
                 str(path),
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
                 start_new_session=True,
                 pass_fds=(wfd,),
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
                 cwd="/",
             )
+        except BaseException:
+            os.close(rfd)
+            raise
         finally:
             os.close(wfd)
+        return proc, rfd
+
+    async def exec_in(self, spec: LaunchSpec, timeout: float) -> int:
+        """Run an exec probe (inside the container's mount and PID namespaces when isolated)."""
+        proc, rfd = await self.spawn_launcher(
+            spec, f"{spec.name}.probe.json", output=asyncio.subprocess.DEVNULL
+        )
         os.close(rfd)
         try:
             return await asyncio.wait_for(proc.wait(), timeout)
@@ -662,6 +679,8 @@ class PodWorker:
                     await r.stop(grace)
         except asyncio.CancelledError:
             pass
+        except InvalidPath as exc:
+            self._volume_failed(str(exc))
         except Exception:
             log.exception("pod %s/%s failed in the kubelet", self.namespace, self.pod_name)
             self.init_failed = True
@@ -676,6 +695,18 @@ class PodWorker:
             self.finished = True
             self.mark_dirty()
             self.done.set()
+
+    def _volume_failed(self, message: str) -> None:
+        """A volume can never be set up (an invalid path): no container starts, the Pod fails."""
+        self.setup_message = message
+        self.init_failed = True
+        for r in self.init_runners + self.main_runners:
+            r.record.state, r.record.reason, r.record.message = (
+                "waiting",
+                "CreateContainerConfigError",
+                message,
+            )
+        self.node.event(self.pod, "Warning", "FailedMount", message)
 
     async def _run_init(self) -> bool:
         for r in self.init_runners:

@@ -1,4 +1,4 @@
-"""Pod volumes materialised as host directories, and each container's mount list.
+"""Pod volumes materialised as host directories, and the directories behind subPath mounts.
 
 Every volume becomes a directory (or, for hostPath, an existing path) that the launcher
 bind-mounts at the container's mountPath: emptyDir under the Pod's sandbox, configMap/secret/
@@ -12,25 +12,32 @@ import base64
 import contextlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from katib_py.kube.client import KubeClient, Obj
 from katib_py.kube.errors import ApiError
 from katib_py.kube.resource import CONFIGMAPS, PVCS, PVS, SECRETS
 
-SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+from .env import field_value
+from .errors import InvalidPath, VolumeNotReady
+from .launch import Mount, path_problem
 
 
-class VolumeNotReady(Exception):
-    """A volume's source does not exist yet; the Pod waits in ContainerCreating (as FailedMount)."""
+def is_within(volume: Path, path: Path) -> bool:
+    """`path` is `volume` or lies below it once symlinks are resolved (`/base2/x` is not in `/base`)."""
+    return path.resolve().is_relative_to(volume.resolve())
 
 
 def _write(base: Path, rel: str, data: bytes, mode: int | None) -> None:
-    target = (base / rel).resolve()
-    if not str(target).startswith(str(base.resolve())):
-        raise VolumeNotReady(f"invalid path {rel!r}")
+    """Write one projected file; InvalidPath when `rel` does not name a file inside `base`."""
+    problem = path_problem(rel)
+    target = base / rel
+    if problem is None and (not is_within(base, target) or target.resolve() == base.resolve()):
+        problem = "must name a file inside the volume (symlinks resolved)"
+    if problem:
+        raise InvalidPath(f'invalid path "{rel}": {problem}')
+    target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_bytes(data)
@@ -51,33 +58,6 @@ def _key_values(obj: Obj, secret: bool) -> dict[str, bytes]:
         for k, v in (obj.get("binaryData") or {}).items():
             out[k] = base64.b64decode(v or "")
     return out
-
-
-def field_value(pod: Obj, path: str) -> str | None:
-    """A downward-API fieldRef value (metadata.*, spec.nodeName, status.podIP, ...)."""
-    meta = pod.get("metadata") or {}
-    spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
-    for prefix, source in (("metadata.labels", "labels"), ("metadata.annotations", "annotations")):
-        if path == prefix:
-            items = sorted((meta.get(source) or {}).items())
-            return "\n".join(f'{k}="{v}"' for k, v in items)
-        if path.startswith(prefix + "[") and path.endswith("]"):
-            key = path[len(prefix) + 1 : -1].strip("'\"")
-            return str((meta.get(source) or {}).get(key, ""))
-    simple: dict[str, Any] = {
-        "metadata.name": meta.get("name"),
-        "metadata.namespace": meta.get("namespace"),
-        "metadata.uid": meta.get("uid"),
-        "spec.nodeName": spec.get("nodeName"),
-        "spec.serviceAccountName": spec.get("serviceAccountName") or "default",
-        "status.podIP": status.get("podIP"),
-        "status.hostIP": status.get("hostIP") or "127.0.0.1",
-        "status.podIPs": ",".join(i.get("ip", "") for i in status.get("podIPs") or []),
-        "status.hostIPs": status.get("hostIP") or "127.0.0.1",
-    }
-    value = simple.get(path)
-    return None if value is None else str(value)
 
 
 class VolumeBuilder:
@@ -182,91 +162,97 @@ class VolumeBuilder:
         return path
 
     async def build(self, pod: Obj, sandbox: Path, sa_dir: Path | None) -> dict[str, Path]:
-        """Create every volume of `pod`; returns volume name -> host path."""
-        meta = pod["metadata"]
-        namespace = meta.get("namespace", "default")
+        """Create every volume of `pod`; returns volume name -> host path.
+
+        Raises VolumeNotReady while a source is missing, InvalidPath (naming the volume) for a
+        projected file whose path leaves its volume.
+        """
         out: dict[str, Path] = {}
-        vol_root = sandbox / "volumes"
         for vol in (pod.get("spec") or {}).get("volumes") or []:
-            name = vol["name"]
-            base = vol_root / name
-            if "hostPath" in vol:
-                hp = vol["hostPath"]
-                path = Path(hp["path"])
-                if hp.get("type") in ("DirectoryOrCreate", "", None) and not path.exists():
-                    path.mkdir(parents=True, exist_ok=True)
-                elif hp.get("type") == "FileOrCreate" and not path.exists():
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.touch()
-                out[name] = path
-                continue
-            if "persistentVolumeClaim" in vol:
-                out[name] = await self._bind_claim(namespace, vol["persistentVolumeClaim"]["claimName"])
-                continue
-            if base.exists():
-                shutil.rmtree(base)
-            base.mkdir(parents=True, exist_ok=True)
-            out[name] = base
-            if "emptyDir" in vol:
-                continue
-            if "configMap" in vol or "secret" in vol:
-                kind = "configMap" if "configMap" in vol else "secret"
-                src = vol[kind]
-                obj_name = src.get("name") if kind == "configMap" else src.get("secretName")
-                optional = bool(src.get("optional"))
-                obj = await self._source(
-                    "secret" if kind == "secret" else "configmap", namespace, obj_name, optional
-                )
-                values = _key_values(obj, kind == "secret") if obj else {}
-                self._project_items(base, values, src.get("items"), src.get("defaultMode"), optional)
-                continue
-            if "downwardAPI" in vol:
-                src = vol["downwardAPI"]
-                self._downward(pod, base, src.get("items") or [], src.get("defaultMode"))
-                continue
-            if "projected" in vol:
-                src = vol["projected"]
-                mode = src.get("defaultMode")
-                for source in src.get("sources") or []:
-                    if "serviceAccountToken" in source:
-                        sat = source["serviceAccountToken"]
-                        token = self.mint_token(
-                            namespace, (pod.get("spec") or {}).get("serviceAccountName") or "default"
-                        )
-                        _write(base, sat.get("path", "token"), token.encode(), mode)
-                    elif "configMap" in source or "secret" in source:
-                        kind = "configMap" if "configMap" in source else "secret"
-                        s = source[kind]
-                        obj = await self._source(
-                            "secret" if kind == "secret" else "configmap", namespace, s.get("name"), True
-                        )
-                        if obj is None and not s.get("optional") and s.get("name") != "kube-root-ca.crt":
-                            raise VolumeNotReady(f'{kind} "{s.get("name")}" not found')
-                        values = _key_values(obj, kind == "secret") if obj else {}
-                        self._project_items(base, values, s.get("items"), mode, True)
-                    elif "downwardAPI" in source:
-                        self._downward(pod, base, source["downwardAPI"].get("items") or [], mode)
-                if sa_dir is not None and (sa_dir / "ca.crt").exists() and not (base / "ca.crt").exists():
-                    has_token = any("serviceAccountToken" in s for s in src.get("sources") or [])
-                    if has_token:
-                        _write(base, "ca.crt", (sa_dir / "ca.crt").read_bytes(), mode)
-                continue
+            try:
+                out[vol["name"]] = await self._volume(pod, vol, sandbox / "volumes" / vol["name"], sa_dir)
+            except InvalidPath as exc:
+                raise InvalidPath(f'MountVolume.SetUp failed for volume "{vol["name"]}" : {exc}') from exc
         return out
 
+    async def _volume(self, pod: Obj, vol: Obj, base: Path, sa_dir: Path | None) -> Path:
+        """One volume materialised: its host path."""
+        namespace = pod["metadata"].get("namespace", "default")
+        if "hostPath" in vol:
+            hp = vol["hostPath"]
+            path = Path(hp["path"])
+            if hp.get("type") in ("DirectoryOrCreate", "", None) and not path.exists():
+                path.mkdir(parents=True, exist_ok=True)
+            elif hp.get("type") == "FileOrCreate" and not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.touch()
+            return path
+        if "persistentVolumeClaim" in vol:
+            return await self._bind_claim(namespace, vol["persistentVolumeClaim"]["claimName"])
+        if base.exists():
+            shutil.rmtree(base)
+        base.mkdir(parents=True, exist_ok=True)
+        if "emptyDir" in vol:
+            return base
+        if "configMap" in vol or "secret" in vol:
+            kind = "configMap" if "configMap" in vol else "secret"
+            src = vol[kind]
+            obj_name = src.get("name") if kind == "configMap" else src.get("secretName")
+            optional = bool(src.get("optional"))
+            obj = await self._source(
+                "secret" if kind == "secret" else "configmap", namespace, obj_name, optional
+            )
+            values = _key_values(obj, kind == "secret") if obj else {}
+            self._project_items(base, values, src.get("items"), src.get("defaultMode"), optional)
+            return base
+        if "downwardAPI" in vol:
+            src = vol["downwardAPI"]
+            self._downward(pod, base, src.get("items") or [], src.get("defaultMode"))
+            return base
+        if "projected" in vol:
+            src = vol["projected"]
+            mode = src.get("defaultMode")
+            for source in src.get("sources") or []:
+                if "serviceAccountToken" in source:
+                    sat = source["serviceAccountToken"]
+                    token = self.mint_token(
+                        namespace, (pod.get("spec") or {}).get("serviceAccountName") or "default"
+                    )
+                    _write(base, sat.get("path", "token"), token.encode(), mode)
+                elif "configMap" in source or "secret" in source:
+                    kind = "configMap" if "configMap" in source else "secret"
+                    s = source[kind]
+                    obj = await self._source(
+                        "secret" if kind == "secret" else "configmap", namespace, s.get("name"), True
+                    )
+                    if obj is None and not s.get("optional") and s.get("name") != "kube-root-ca.crt":
+                        raise VolumeNotReady(f'{kind} "{s.get("name")}" not found')
+                    values = _key_values(obj, kind == "secret") if obj else {}
+                    self._project_items(base, values, s.get("items"), mode, True)
+                elif "downwardAPI" in source:
+                    self._downward(pod, base, source["downwardAPI"].get("items") or [], mode)
+            if sa_dir is not None and (sa_dir / "ca.crt").exists() and not (base / "ca.crt").exists():
+                has_token = any("serviceAccountToken" in s for s in src.get("sources") or [])
+                if has_token:
+                    _write(base, "ca.crt", (sa_dir / "ca.crt").read_bytes(), mode)
+        return base
 
-def container_mounts(container: Obj, volumes: dict[str, Path]) -> list[Obj]:
-    """The launcher's mount list for one container: host source -> mountPath (subPath honoured)."""
-    mounts: list[Obj] = []
-    for vm in container.get("volumeMounts") or []:
-        source = volumes.get(vm.get("name", ""))
-        if source is None:
+
+def prepare_sub_paths(mounts: Iterable[Mount]) -> None:
+    """Create the directory behind each subPath mount, once it is known to stay inside its volume.
+
+    A symlink the Pod left in its volume may point anywhere: the subPath is resolved first, and
+    one that leaves the volume is an InvalidPath (Kubernetes: pkg/volume/util/subpath).
+    """
+    for mount in mounts:
+        if mount.volume is None:
             continue
-        sub = vm.get("subPath") or ""
-        if sub:
-            source = source / sub
-            if not source.exists():
-                source.mkdir(parents=True, exist_ok=True)
-        mounts.append(
-            {"source": str(source), "target": vm["mountPath"], "readOnly": bool(vm.get("readOnly"))}
-        )
-    return mounts
+        volume, source = Path(mount.volume), Path(mount.source)
+        if not is_within(volume, source):
+            sub = source.relative_to(volume)
+            raise InvalidPath(
+                f'failed to prepare subPath "{sub}" for the mount at "{mount.target}": '
+                "it leaves its volume (symlinks resolved)"
+            )
+        if not source.exists():
+            source.mkdir(parents=True, exist_ok=True)

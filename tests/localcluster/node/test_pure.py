@@ -6,7 +6,7 @@ import pytest
 
 from katib_py.localcluster.controllers.deployment import template_hash
 from katib_py.localcluster.controllers.endpoints import choose_cluster_ip, endpoint_subsets
-from katib_py.localcluster.controllers.job import _format_indexes, _parse_indexes
+from katib_py.localcluster.controllers.job_plan import format_indexes, parse_indexes
 from katib_py.localcluster.kubelet import status as st
 from katib_py.localcluster.kubelet.expansion import expand, expand_all
 from katib_py.localcluster.kubelet.node import IpPool, hosts_file_text
@@ -132,9 +132,9 @@ def test_pod_conditions() -> None:
 
 
 def test_completed_indexes_round_trip() -> None:
-    assert _format_indexes({0, 1, 2, 4, 6, 7}) == "0-2,4,6-7"
-    assert _parse_indexes("0-2,4,6-7") == {0, 1, 2, 4, 6, 7}
-    assert _format_indexes(set()) == ""
+    assert format_indexes({0, 1, 2, 4, 6, 7}) == "0-2,4,6-7"
+    assert parse_indexes("0-2,4,6-7") == {0, 1, 2, 4, 6, 7}
+    assert format_indexes(set()) == ""
 
 
 def test_template_hash_is_stable_and_sensitive() -> None:
