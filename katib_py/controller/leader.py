@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from katib_py.kube.client import KubeClient
-from katib_py.kube.errors import ApiError
+from katib_py.kube.errors import ApiError, Conflict
 from katib_py.kube.resource import LEASES
 from katib_py.kube.rfc3339 import format_micro_time, parse_time
 
@@ -85,10 +85,8 @@ class LeaderElector:
             body["metadata"]["resourceVersion"] = current["metadata"].get("resourceVersion")
             await self.kube.request("PUT", LEASES.path(self.namespace, self.name), body=body)
             return True
-        except ApiError as exc:
-            if exc.status == 409:
-                return False  # another replica wrote first
-            raise
+        except Conflict:
+            return False  # another replica wrote first
 
     async def acquire(self) -> None:
         """Wait until this replica leads."""

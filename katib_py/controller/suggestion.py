@@ -27,7 +27,7 @@ from katib_py.core.proto_convert import (
     request_chunk,
     rules_from_proto,
 )
-from katib_py.kube.errors import ApiError, Conflict
+from katib_py.kube.errors import Conflict, NotFound
 from katib_py.kube.resource import (
     DEPLOYMENTS,
     PVCS,
@@ -250,8 +250,8 @@ async def _ensure_resources(ctx: Context, s: Suggestion, config: KatibConfig) ->
 async def _create(ctx: Context, kind: Resource, obj: Obj, namespace: str | None) -> None:
     try:
         await ctx.kube.create_if_absent(kind, obj, namespace)
-    except ApiError as exc:
-        if exc.status == 404 and kind in (ROLES, ROLEBINDINGS, PVS):
+    except NotFound as exc:
+        if kind in (ROLES, ROLEBINDINGS, PVS):
             log.info("%s not served by this cluster: %s", kind.kind, exc)
             return
         raise

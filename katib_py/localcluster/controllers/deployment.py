@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 from katib_py.kube.client import KubeClient, Obj
-from katib_py.kube.errors import ApiError
+from katib_py.kube.errors import NotFound
 from katib_py.kube.informer import Informer
 from katib_py.kube.meta import Condition, Key, controller_ref, owner_reference, random_suffix, set_condition
 from katib_py.kube.resource import DEPLOYMENTS, PODS
@@ -214,9 +214,8 @@ class DeploymentController(Controller):
                     DEPLOYMENTS, dep["metadata"]["name"], body, dep["metadata"]["namespace"]
                 )
                 self.deployments.remember(fresh)
-            except ApiError as exc:
-                if exc.status != 404:
-                    raise
+            except NotFound:
+                pass
 
     @staticmethod
     def _pod_from_template(dep: Obj, phash: str) -> Obj:

@@ -11,10 +11,11 @@ first address of those Endpoints. Headless Services (clusterIP None) keep None.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from katib_py.kube.client import KubeClient, Obj
-from katib_py.kube.errors import ApiError
+from katib_py.kube.errors import AlreadyExists
 from katib_py.kube.informer import Informer
 from katib_py.kube.meta import Key
 from katib_py.kube.resource import ENDPOINTS, SERVICES
@@ -142,11 +143,8 @@ class EndpointsController(Controller):
                 "subsets": subsets,
             }
             if ep is None:
-                try:
+                with contextlib.suppress(AlreadyExists):
                     await self.client.create(ENDPOINTS, body, ns)
-                except ApiError as exc:
-                    if exc.status != 409:
-                        raise
             elif (ep.get("subsets") or []) != subsets:
                 body["metadata"]["resourceVersion"] = ep["metadata"]["resourceVersion"]
                 body["metadata"]["labels"] = ep["metadata"].get("labels") or body["metadata"]["labels"]

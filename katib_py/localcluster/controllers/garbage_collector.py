@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from katib_py.kube.client import KubeClient, Obj
 from katib_py.kube.discovery import KindInfo, discover
-from katib_py.kube.errors import ApiError
+from katib_py.kube.errors import ApiError, NotFound
 from katib_py.kube.informer import Informer
 from katib_py.kube.meta import Key
 from katib_py.kube.resource import CRDS, Resource
@@ -162,13 +162,8 @@ class GarbageCollector(Controller):
         res = self.kinds.get((str(ref.get("apiVersion")), str(ref.get("kind"))))
         if res is None:
             return True  # unknown kind: never delete on a guess
-        try:
-            obj = await self.client.get(res, str(ref.get("name")), namespace if res.namespaced else None)
-        except ApiError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return str(obj["metadata"].get("uid")) == uid
+        obj = await self.client.get_or_none(res, str(ref.get("name")), namespace if res.namespaced else None)
+        return obj is not None and str(obj["metadata"].get("uid")) == uid
 
     async def reconcile(self, key: Key) -> None:
         uid = key[1]
@@ -218,13 +213,10 @@ class GarbageCollector(Controller):
             if dep is None:
                 continue
             keep = [r for r in dep.owners if str(r.get("uid")) != owner.uid]
-            try:
+            with contextlib.suppress(NotFound):
                 await self.client.patch(
                     dep.res, dep.name, {"metadata": {"ownerReferences": keep or None}}, dep.namespace or None
                 )
-            except ApiError as exc:
-                if exc.status != 404:
-                    raise
         await self._remove_finalizer(owner, ORPHAN)
 
     async def _delete_dependents_foreground(self, owner: Node) -> None:

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 
 from katib_py.kube.client import KubeClient, Obj
-from katib_py.kube.errors import ApiError
+from katib_py.kube.errors import ApiError, Conflict, Invalid, NotFound
 from katib_py.kube.informer import Informer
 from katib_py.kube.meta import Key, controller_ref
 from katib_py.kube.resource import JOBS, PODS
@@ -123,11 +123,10 @@ class JobController(Controller):
             try:
                 await self.client.patch(PODS, meta["name"], patch, meta["namespace"], patch_type="json")
                 return
-            except ApiError as exc:
-                if exc.status == 404:
-                    return
-                if exc.status not in (409, 422):
-                    raise
+            except NotFound:
+                return
+            except (Conflict, Invalid):
+                pass
             fresh = await self.client.get_or_none(PODS, meta["name"], meta["namespace"])
             if fresh is None or not job_plan.is_tracked(fresh):
                 return

@@ -10,11 +10,12 @@ API server remove the Namespace.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from katib_py.kube.client import KubeClient
 from katib_py.kube.discovery import discover
-from katib_py.kube.errors import ApiError
+from katib_py.kube.errors import ApiError, Conflict, MethodNotAllowed, NotFound
 from katib_py.kube.informer import Informer
 from katib_py.kube.meta import Key
 from katib_py.kube.resource import NAMESPACES
@@ -58,11 +59,8 @@ class NamespaceController(Controller):
                     continue
                 if "delete" not in info.verbs:
                     continue
-                try:
+                with contextlib.suppress(NotFound, Conflict):
                     await self.client.delete(res, obj["metadata"]["name"], name, propagation="Background")
-                except ApiError as exc:
-                    if exc.status not in (404, 409):
-                        raise
         if remaining:
             self.enqueue_after(key, 0.3 if remaining < 50 else 1.0)
             return
@@ -77,10 +75,8 @@ class NamespaceController(Controller):
         body["spec"] = {**(ns.get("spec") or {}), "finalizers": fins}
         try:
             await self.client.replace(NAMESPACES, body, sub="finalize")
-        except ApiError as exc:
-            if exc.status == 404 and await self.client.get_or_none(NAMESPACES, name) is None:
+        except (NotFound, MethodNotAllowed) as exc:
+            if isinstance(exc, NotFound) and await self.client.get_or_none(NAMESPACES, name) is None:
                 return
-            if exc.status not in (404, 405):
-                raise
             await self.client.patch(NAMESPACES, name, {"spec": {"finalizers": fins}})
         await asyncio.sleep(0)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from katib_py.kube.client import KubeClient, Obj
-from katib_py.kube.errors import ApiError
+from katib_py.kube.errors import ApiError, Conflict, NotFound
 from katib_py.kube.events import EventRecorder
 from katib_py.kube.informer import Informer
 from katib_py.kube.resource import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES
@@ -266,11 +266,7 @@ class Kubelet:
                 },
             }
         }
-        try:
-            await self.client.create(NODES, node)
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
+        await self.client.create_if_absent(NODES, node)
         await self.client.patch_status(NODES, self.node_name, status)
 
     # -- pods ---------------------------------------------------------------------------------
@@ -340,8 +336,10 @@ class Kubelet:
         }
         try:
             await self.client.request("POST", PODS.path(ns, name, "binding"), body=binding)
-        except ApiError as exc:
-            if exc.status == 409 or not await self._bind_by_patch(ns, name):
+        except Conflict:
+            return
+        except ApiError:
+            if not await self._bind_by_patch(ns, name):
                 return
         finally:
             self._binding.discard(str(meta.get("uid")))
@@ -352,9 +350,10 @@ class Kubelet:
         """For an API server without pods/binding: set spec.nodeName directly."""
         try:
             await self.client.patch(PODS, name, {"spec": {"nodeName": self.node_name}}, ns)
+        except NotFound:
+            return False
         except ApiError as exc:
-            if exc.status != 404:
-                log.warning("cannot bind pod %s/%s: %s", ns, name, exc)
+            log.warning("cannot bind pod %s/%s: %s", ns, name, exc)
             return False
         return True
 
@@ -373,11 +372,11 @@ class Kubelet:
                         PODS, worker.pod_name, {"status": status}, worker.namespace
                     )
                     last = status
-                except ApiError as exc:
-                    if exc.status == 404:  # the Pod object is gone: stop what is left and forget it
-                        await worker.terminate()
-                        self._on_worker_finished(worker)
-                        return
+                except NotFound:  # the Pod object is gone: stop what is left and forget it
+                    await worker.terminate()
+                    self._on_worker_finished(worker)
+                    return
+                except ApiError:
                     worker.mark_dirty()
                     await asyncio.sleep(0.2)
                 except Exception:

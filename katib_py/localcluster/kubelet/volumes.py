@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from katib_py.kube.client import KubeClient, Obj
-from katib_py.kube.errors import ApiError
+from katib_py.kube.errors import ApiError, Conflict, MethodNotAllowed, NotFound
 from katib_py.kube.resource import CONFIGMAPS, PVCS, PVS, SECRETS
 
 from .env import field_value
@@ -143,11 +143,9 @@ class VolumeBuilder:
                 },
             },
         }
-        try:
+        # bound already, or an API server that serves no PersistentVolumes
+        with contextlib.suppress(Conflict, NotFound, MethodNotAllowed):
             await self.client.create(PVS, pv)
-        except ApiError as exc:
-            if exc.status not in (409, 404, 405):
-                raise
         with contextlib.suppress(ApiError):
             await self.client.patch_status(PVS, pv_name, {"status": {"phase": "Bound"}})
         if not spec.get("volumeName"):
