@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import random
 from dataclasses import dataclass, field
-from typing import Any
 
 from katib_py.controller.cache import ObjectCache
 from katib_py.controller.services import Services
@@ -13,14 +11,10 @@ from katib_py.controller.telemetry import Metrics
 from katib_py.kube.client import KubeClient
 from katib_py.kube.errors import Conflict
 from katib_py.kube.events import EventRecorder
+from katib_py.kube.meta import Key, Obj
 from katib_py.kube.resource import Resource
 from katib_py.kube.workqueue import WorkQueue
 from katib_py.settings import KatibConfigSource, Settings
-
-log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
-Key = tuple[str, str]
 
 
 @dataclass

@@ -12,7 +12,7 @@ import logging
 
 from katib_py.api.models import Experiment, Suggestion, Trial
 from katib_py.api.resources import EXPERIMENTS, SUGGESTIONS, TRIALS
-from katib_py.controller.context import Context, Key, Obj, strip_volatile
+from katib_py.controller.context import Context, strip_volatile
 from katib_py.core import experiment_status as es
 from katib_py.core import suggestion_status as sst
 from katib_py.core import suggestion_sync as ss
@@ -21,7 +21,7 @@ from katib_py.core.template import TemplateError, trial_template_text
 from katib_py.core.trial_counting import decide_trial_counts, incomplete_early_stopped
 from katib_py.core.trial_instance import build_trial
 from katib_py.kube.errors import Conflict
-from katib_py.kube.meta import owner_reference
+from katib_py.kube.meta import Key, Obj, owner_reference
 from katib_py.kube.resource import CONFIGMAPS
 from katib_py.kube.rfc3339 import now_time
 

@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 
 from katib_py.api.resources import EXPERIMENTS, KATIB_KINDS, SUGGESTIONS, TRIALS
 from katib_py.controller.cache import EXPERIMENT_LABEL, ObjectCache
-from katib_py.controller.context import Context, Key
+from katib_py.controller.context import Context
 from katib_py.controller.experiment import reconcile_experiment
 from katib_py.controller.leader import LeaderElector
 from katib_py.controller.services import Services
@@ -35,7 +35,7 @@ from katib_py.controller.trial import job_cache_kind, reconcile_trial
 from katib_py.kube.client import KubeClient
 from katib_py.kube.errors import ApiError
 from katib_py.kube.events import EventRecorder
-from katib_py.kube.meta import controller_name, key_of
+from katib_py.kube.meta import Key, controller_name, key_of
 from katib_py.kube.resource import DEPLOYMENTS, Resource
 from katib_py.kube.workqueue import WorkQueue
 from katib_py.settings import KatibConfigSource, Settings

@@ -14,7 +14,7 @@ import logging
 from katib_py.api.config import KatibConfig
 from katib_py.api.models import AlgorithmSetting, Experiment, Suggestion, Trial
 from katib_py.api.resources import SUGGESTIONS
-from katib_py.controller.context import Context, Key, Obj, strip_volatile
+from katib_py.controller.context import Context, strip_volatile
 from katib_py.controller.services import ServiceUnavailable
 from katib_py.core import suggestion_resources as sr
 from katib_py.core import suggestion_status as sst
@@ -28,6 +28,7 @@ from katib_py.core.proto_convert import (
     rules_from_proto,
 )
 from katib_py.kube.errors import Conflict, NotFound
+from katib_py.kube.meta import Key, Obj
 from katib_py.kube.resource import (
     DEPLOYMENTS,
     PVCS,

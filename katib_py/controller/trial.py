@@ -15,14 +15,14 @@ from datetime import UTC, datetime, timedelta
 
 from katib_py.api.models import Trial
 from katib_py.api.resources import TRIALS
-from katib_py.controller.context import Context, Key, Obj, strip_volatile
+from katib_py.controller.context import Context, strip_volatile
 from katib_py.controller.services import ServiceUnavailable
 from katib_py.core import trial_status as ts
 from katib_py.core.job_status import evaluate_job_status
 from katib_py.core.observation import reduce_metric_logs
 from katib_py.core.trial_instance import TRIAL_FINALIZER
 from katib_py.kube.errors import ApiError, Conflict
-from katib_py.kube.meta import owner_reference
+from katib_py.kube.meta import Key, Obj, owner_reference
 from katib_py.kube.resource import Resource
 from katib_py.kube.rfc3339 import now_time, parse_time
 

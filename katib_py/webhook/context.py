@@ -17,7 +17,6 @@ from katib_py.settings import KatibConfigSource, Settings
 
 log = logging.getLogger(__name__)
 
-OPERATOR_SERVICE_ACCOUNT = "katib-controller"
 NATIVE_SIDECAR_MIN_MINOR = 29  # native sidecars are on by default from Kubernetes 1.29
 
 
