@@ -23,10 +23,12 @@ Differences from Katib:
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from katib_py.api.config import KatibConfig, MetricsCollectorConfig
 from katib_py.api.models import MetricsCollectorSpec, Trial, TrialSpec
+from katib_py.core import shell
 
 TRIAL_LABEL = "katib.kubeflow.org/trial"
 EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
@@ -39,6 +41,7 @@ LOGGER_AND_COLLECTOR_NAME = "metrics-logger-and-collector"
 COLLECTOR_NAME = "metrics-collector"
 DEFAULT_COLLECTOR_COMMAND = ["katib-py", "metrics-collector"]
 WRAPPED_KINDS = ("StdOut", "File", "TensorFlowEvent")
+SHELLS = ("sh", "bash")
 NO_SIDECAR_KINDS = ("Push", "None")  # "None" is Katib's pre-0.18 name for Push
 TRAINING_COMPLETED = "completed"
 TRAINING_EARLY_STOPPED = "early-stopped"
@@ -77,11 +80,15 @@ def mutate_trial_pod(
         )
     _add_trial_name_env(containers[index])
 
-    original_labels = (pod.get("metadata") or {}).get("labels") or {}
-    if spec.primary_pod_labels is not None and not is_primary_pod(original_labels, spec.primary_pod_labels):
-        return mutated
+    argvs = recorded_argvs(trial)
     mc = spec.metrics_collector or MetricsCollectorSpec()
     kind = (mc.collector.kind if mc.collector else None) or "StdOut"
+    original_labels = (pod.get("metadata") or {}).get("labels") or {}
+    primary_pod = spec.primary_pod_labels is None or is_primary_pod(original_labels, spec.primary_pod_labels)
+    if not primary_pod or kind not in WRAPPED_KINDS:
+        escape_own_shell(containers[index], argvs)
+    if not primary_pod:
+        return mutated
     if kind in NO_SIDECAR_KINDS:
         return mutated
 
@@ -124,8 +131,39 @@ def mutate_trial_pod(
         if native:
             sidecar.setdefault("volumeMounts", []).append(dict(mount))
     if kind in WRAPPED_KINDS:
-        wrap_worker_container(containers[index], spec, kind, mount_path, path_kind)
+        wrap_worker_container(containers[index], spec, kind, mount_path, path_kind, argvs)
     return mutated
+
+
+def recorded_argvs(trial: Trial) -> list[shell.Argv]:
+    """The primary container's argvs as segments, as the experiment controller rendered them."""
+    annotations = (trial.metadata.annotations if trial.metadata else None) or {}
+    text = annotations.get(shell.ARGV_ANNOTATION)
+    if not text:
+        return []
+    try:
+        return shell.decode(json.loads(text))
+    except ValueError:
+        return []
+
+
+def _elements(argv: list[str], argvs: list[shell.Argv]) -> list[shell.Element]:
+    """The argv as segments when it is the one rendered (values known), else all author text."""
+    found = shell.match(argv, argvs)
+    return list(found) if found is not None else [(a,) for a in argv]
+
+
+def escape_own_shell(container: dict[str, Any], argvs: list[shell.Argv]) -> None:
+    """An unwrapped container that runs its own `sh -c SCRIPT`: the values in SCRIPT are escaped too."""
+    argv = [*(container.get("command") or []), *(container.get("args") or [])]
+    if not (
+        len(argv) >= 3 and argv[0] in SHELLS and argv[1] == "-c" and all(isinstance(a, str) for a in argv)
+    ):
+        return
+    elements = _elements(argv, argvs)
+    script = shell.shell_text(elements[2:3])
+    if script != argv[2]:
+        container["command"], container["args"] = [*argv[:2], script, *argv[3:]], []
 
 
 def is_primary_pod(pod_labels: dict[str, str], primary_labels: dict[str, str]) -> bool:
@@ -192,9 +230,18 @@ def metrics_collector_args(
 
 
 def wrap_worker_container(
-    container: dict[str, Any], spec: TrialSpec, kind: str, metrics_path: str, path_kind: str
+    container: dict[str, Any],
+    spec: TrialSpec,
+    kind: str,
+    metrics_path: str,
+    path_kind: str,
+    argvs: list[shell.Argv] | None = None,
 ) -> None:
-    """Katib's wrapWorkerContainer: run the training command under `sh -c` with pid markers."""
+    """Katib's wrapWorkerContainer: run the training command under `sh -c` with pid markers.
+
+    The argv stays shell text as in Katib, but each trial parameter value in it is escaped for
+    the shell (katib_py.core.shell), so that a value is never run as a command.
+    """
     command = list(container.get("command") or [])
     if not command:
         raise InjectionError(
@@ -210,17 +257,19 @@ def wrap_worker_container(
             f"command and args of container {container.get('name')!r} must be strings; "
             f"got {strays[0]!r} ({type(strays[0]).__name__}): quote it in the trial template"
         )
-    shell = ["sh", "-c"]
-    if argv[0] in ("sh", "bash") and len(argv) > 1 and argv[1] == "-c":
-        shell, argv = argv[:2], argv[2:]
+    elements = _elements(argv, argvs or [])
+    wrapper = ["sh", "-c"]
+    if argv[0] in SHELLS and len(argv) > 1 and argv[1] == "-c":
+        wrapper, elements = argv[:2], elements[2:]
+    tail: list[str] = []
     if kind == "StdOut":
-        argv.append(f"1>{metrics_path} 2>&1")
+        tail.append(f"1>{metrics_path} 2>&1")
     metrics_dir = go_dir(metrics_path) if path_kind == "File" else metrics_path
     if spec.early_stopping_rules is not None:
-        argv += ["||", early_stopping_command(metrics_dir)]
-    argv += ["&&", mark_completed_command(metrics_dir)]
-    container["command"] = shell
-    container["args"] = [" ".join(argv)]
+        tail += ["||", early_stopping_command(metrics_dir)]
+    tail += ["&&", mark_completed_command(metrics_dir)]
+    container["command"] = wrapper
+    container["args"] = [shell.shell_text([*elements, *((t,) for t in tail)])]
 
 
 def early_stopping_command(metrics_dir: str) -> str:

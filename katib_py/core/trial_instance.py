@@ -8,10 +8,12 @@ trial controller a write.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from katib_py.api.models import API_VERSION, Experiment, TrialAssignment
-from katib_py.core.template import render_run_spec
+from katib_py.core import shell
+from katib_py.core.template import render_trial
 
 EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
 TRIAL_FINALIZER = "clean-metrics-in-db"
@@ -25,13 +27,15 @@ def build_trial(exp: Experiment, assignment: TrialAssignment, template_text: str
     name = assignment.name or ""
     namespace = exp.metadata.namespace or "default"
     params = assignment.parameter_assignments or []
-    run_spec = render_run_spec(
+    rendered = render_trial(
         template_text,
         trial_name=name,
         namespace=namespace,
         assignments=params,
         trial_parameters=(template.trial_parameters if template else None) or [],
+        primary_container_name=template.primary_container_name if template else None,
     )
+    run_spec = rendered.run_spec
     labels = dict(exp.metadata.labels or {})
     labels[EXPERIMENT_LABEL] = exp.metadata.name or ""
     labels.update(assignment.labels or {})
@@ -57,10 +61,16 @@ def build_trial(exp: Experiment, assignment: TrialAssignment, template_text: str
         trial_spec["metricsCollector"] = spec.metrics_collector_spec.dump()
     if assignment.labels:
         trial_spec["labels"] = dict(assignment.labels)
+    metadata: dict[str, Any] = {}
+    if any(isinstance(p, shell.Value) for argv in rendered.primary_argvs for e in argv for p in e):
+        # where the values sit in the primary container's argv, for the Pod webhook's shell escaping
+        encoded = json.dumps(shell.encode(rendered.primary_argvs), separators=(",", ":"))
+        metadata["annotations"] = {shell.ARGV_ANNOTATION: encoded}
     return {
         "apiVersion": API_VERSION,
         "kind": "Trial",
         "metadata": {
+            **metadata,
             "name": name,
             "namespace": namespace,
             "labels": labels,

@@ -207,9 +207,46 @@ def test_render_errors(
 
 
 def test_unparsable_results_are_errors() -> None:
-    params = [TrialParameterSpec(name="p", reference="lr")]
-    # a value with a double quote breaks the JSON string it is inserted into
     with pytest.raises(TemplateError, match="neither valid JSON nor YAML"):
-        render(BASE, params, [ParameterAssignment(name="lr", value='a"b: [')])
+        render('{"a": [', [], [])
     with pytest.raises(TemplateError, match="must be an object"):
         render("[1, 2]", [], [])
+
+
+BASE_TEXT = json.dumps(TRIAL_SPEC, sort_keys=True, separators=(",", ":"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'a"b: [',  # broke Katib's JSON parse
+        '0.1"],"command":["sh","-c","touch /tmp/pwned"],"x":["',  # rewrote the command in Katib
+        "0.1\nrestartPolicy: Always",
+        "${trialParameters.optimizer}",  # a value that looks like a placeholder stays as it is
+    ],
+)
+def test_a_value_is_data_never_structure(value: str) -> None:
+    spec = render(BASE_TEXT, PARAMS, [ParameterAssignment(name="lr", value=value), ASSIGNMENTS[1]])
+    container = spec["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == [
+        "python",
+        "train.py",
+        f"--lr={value}",
+        f"--lr-again={value}",
+        "--opt=adam",
+    ]
+    assert set(container) == {"name", "image", "command", "env"}
+    assert spec["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+
+
+def test_a_whole_unquoted_yaml_scalar_keeps_the_value_type() -> None:
+    """Katib's text substitution lets `parallelism: ${trialParameters.n}` parse as a number."""
+    text = (
+        "apiVersion: batch/v1\nkind: Job\n"
+        "spec:\n  parallelism: ${trialParameters.n}\n  x: '${trialParameters.n}'\n"
+    )
+    params = [TrialParameterSpec(name="n", reference="n")]
+    spec = render(text, params, [ParameterAssignment(name="n", value="3")])
+    assert spec["spec"] == {"parallelism": 3, "x": "3"}
+    spec = render(text, params, [ParameterAssignment(name="n", value="[1, {a: b}]")])
+    assert spec["spec"] == {"parallelism": "[1, {a: b}]", "x": "[1, {a: b}]"}
