@@ -243,6 +243,11 @@ def parse_settings(info: AlgorithmInfo, settings: Iterable[tuple[str, str]]) -> 
     return values
 
 
+def grid_points(low: float, high: float, step: float) -> int:
+    """How many values `low, low + step, ...` stay within `high` (Katib's grid: numpy.arange to max)."""
+    return math.floor((high - low) / step + 1e-9) + 1
+
+
 def hyperband_min_parallel(r_l: float, eta: int) -> int:
     """Katib's hyperband needs parallelTrialCount >= ceil(eta^s_max), s_max = int(log(r_l)/log(eta))."""
     eta = eta if eta > 0 else 3

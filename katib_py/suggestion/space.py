@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from katib_py.api.algorithms import grid_points
 from katib_py.proto import api_pb2
 
 if TYPE_CHECKING:
@@ -94,8 +95,7 @@ class Param:
         step = self.effective_step
         if step is None:
             return self.high
-        k = math.floor((self.high - self.low) / step + 1e-9)
-        return self.low + k * step
+        return self.low + (grid_points(self.low, self.high, step) - 1) * step
 
     def grid(self) -> list[str]:
         """All values of a stepped or finite parameter, as strings (ints step 1 by default)."""
@@ -104,7 +104,7 @@ class Param:
         step = self.effective_step
         if step is None:
             raise SpaceError(f"parameter {self.name}: a double parameter needs a step to be enumerated")
-        count = math.floor((self.high - self.low) / step + 1e-9) + 1
+        count = grid_points(self.low, self.high, step)
         if self.distribution == "logUniform" and count > 1:
             # Honour logUniform on a grid: as many points as the linear grid, spaced geometrically.
             raw = np.geomspace(self.low, self.top, count)
@@ -291,7 +291,7 @@ class SearchSpace:
             elif p.effective_step is None:
                 return None
             else:
-                total *= math.floor((p.high - p.low) / p.effective_step + 1e-9) + 1
+                total *= grid_points(p.low, p.high, p.effective_step)
         return total
 
     def unit_dims(self) -> int:

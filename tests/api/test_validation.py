@@ -330,6 +330,16 @@ CASES: list[Case] = [
         "spec.parameters[0].feasibleSpace.step",
         "algorithm grid needs a step for double",
     ),
+    (
+        "grid-more-trials-than-combinations",  # 2 lr x 49 hidden x 2 optimizers
+        steps(
+            lambda r: settings(r, "grid", []),
+            lambda r: setp(r, "spec.parameters[0].feasibleSpace.step", "0.05"),
+            lambda r: setp(r, "spec.maxTrialCount", 500),
+        ),
+        "spec.maxTrialCount",
+        "maxTrialCount 500 is greater than the 196 grid combinations",
+    ),
     # rule 7: early stopping
     (
         "early-stopping-name-empty",

@@ -23,6 +23,7 @@ from katib_py.api.models import (
     AlgorithmSetting,
     EarlyStoppingSetting,
     Experiment,
+    ParameterSpec,
     ParameterType,
     ResumePolicy,
 )
@@ -130,6 +131,41 @@ def _validate_algorithm_needs(
                         f"spec.parameters[{i}].feasibleSpace.step", "algorithm grid needs a step for double"
                     )
                 )
+        total = _grid_size(params)
+        max_trials = exp.spec.max_trial_count
+        if total is not None and max_trials is not None and max_trials > total:
+            # the grid service refuses it (its ValidateAlgorithmSettings); say so before it runs
+            add(
+                FieldError(
+                    "spec.maxTrialCount",
+                    f"maxTrialCount {max_trials} is greater than the {total} grid combinations",
+                )
+            )
+
+
+def _grid_size(params: Sequence[ParameterSpec]) -> int | None:
+    """The number of grid combinations, or None when a parameter does not parse (reported elsewhere)."""
+    total = 1
+    for p in params:
+        space = p.feasible_space
+        if space is None:
+            return None
+        if p.parameter_type in NUMERIC_TYPES:
+            try:
+                low, high = float(space.min or ""), float(space.max or "")
+                step = (
+                    float(space.step)
+                    if space.step
+                    else (1.0 if p.parameter_type == ParameterType.INT else 0.0)
+                )
+            except ValueError:
+                return None
+            if step <= 0 or high < low:
+                return None
+            total *= algorithms.grid_points(low, high, step)
+        else:
+            total *= len(space.list or [])
+    return total
 
 
 def validate_early_stopping(exp: Experiment, cfg: KatibConfig, add: Add) -> None:
