@@ -243,6 +243,12 @@ def parse_settings(info: AlgorithmInfo, settings: Iterable[tuple[str, str]]) -> 
     return values
 
 
+# The most trials one experiment may run at once, and so the most assignments one GetSuggestions
+# call may ask for. Katib has no bound; without one a typo (1000000000) makes a service build a
+# billion assignments. A Job per trial: beyond this, split the search into experiments.
+MAX_PARALLEL_TRIALS = 1000
+
+
 def grid_points(low: float, high: float, step: float) -> int:
     """How many values `low, low + step, ...` stay within `high` (Katib's grid: numpy.arange to max)."""
     return math.floor((high - low) / step + 1e-9) + 1

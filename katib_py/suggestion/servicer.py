@@ -9,6 +9,7 @@ from typing import NoReturn
 import grpc
 from google.protobuf.message import DecodeError
 
+from katib_py.api.algorithms import MAX_PARALLEL_TRIALS
 from katib_py.proto import api_pb2, api_pb2_grpc, wire_pb2
 from katib_py.suggestion.algorithm import (
     END_REACHED_SETTING,
@@ -68,6 +69,12 @@ class SuggestionServicer(api_pb2_grpc.SuggestionServicer):
         try:
             view = ExperimentView.from_proto(experiment)
             count = max(int(current_request_number), 0)
+            if count > MAX_PARALLEL_TRIALS:
+                # calls are serialised: one runaway request must not hold every experiment up
+                raise InvalidArgument(
+                    f"current_request_number {count} is more than the {MAX_PARALLEL_TRIALS} "
+                    "assignments one call may ask for"
+                )
             with self._lock:
                 try:
                     trials = self._converter.convert_serialised(view.name, view.metric, serialised_trials)

@@ -331,6 +331,14 @@ CASES: list[Case] = [
         "algorithm grid needs a step for double",
     ),
     (
+        "parallel-trial-count-bounded",
+        lambda r: (
+            setp(r, "spec.parallelTrialCount", 1_000_000_000) or setp(r, "spec.maxTrialCount", 2_000_000_000)
+        ),
+        "spec.parallelTrialCount",
+        "must be at most 1000 (trials running at once in one experiment), got 1000000000",
+    ),
+    (
         "grid-more-trials-than-combinations",  # 2 lr x 49 hidden x 2 optimizers
         steps(
             lambda r: settings(r, "grid", []),

@@ -88,6 +88,19 @@ def test_get_suggestions_rejects_malformed_bytes(serve: Serve, data: bytes, mess
     assert len(m.assignments(service.client.suggest(exp, [], 2))) == 2
 
 
+@pytest.mark.parametrize("count", [1001, 10**9])
+def test_a_runaway_request_number_is_refused_at_once(serve: Serve, count: int) -> None:
+    service = serve("random")
+    exp = m.experiment("runaway", "random", [m.parameter("x", "double", min=0, max=1)])
+    error = rpc_error(lambda: service.client.suggest(exp, [], count))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"current_request_number {count} is more than the 1000 assignments one call may ask for" in (
+        error.details() or ""
+    )
+    other = m.experiment("other", "random", [m.parameter("x", "double", min=0, max=1)])
+    assert len(m.assignments(service.client.suggest(other, [], 1000))) == 1000
+
+
 def test_default_ports() -> None:
     assert default_listen(build_algorithm("tpe")) == "0.0.0.0:6789"
     assert default_listen(build_algorithm("medianstop")) == "0.0.0.0:6788"

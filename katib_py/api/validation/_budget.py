@@ -2,7 +2,8 @@
 
 From Katib's `ValidateExperiment` and `validateResumePolicy` in
 `pkg/webhook/v1beta1/experiment/validator/validator.go`: the counts must be positive (and
-`maxFailedTrialCount` not negative) and at most `maxTrialCount`; on UPDATE only the three counts
+`maxFailedTrialCount` not negative) and at most `maxTrialCount`; katib-py also bounds
+`parallelTrialCount` (MAX_PARALLEL_TRIALS); on UPDATE only the three counts
 may change, a completed experiment may only be changed when it is restartable
 (`IsCompletedExperimentRestartable` in `pkg/controller.v1beta1/experiment/util/status_util.go`:
 Succeeded by reaching max trials, with resumePolicy LongRunning or FromVolume), and a changed
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from katib_py.api.algorithms import MAX_PARALLEL_TRIALS
 from katib_py.api.models import Condition, Experiment, ResumePolicy
 from katib_py.api.validation._errors import Add, FieldError
 
@@ -30,6 +32,14 @@ def validate_counts(exp: Experiment, add: Add) -> None:
         add(FieldError("spec.maxTrialCount", f"must be greater than 0, got {max_t}"))
     if parallel is not None and parallel <= 0:
         add(FieldError("spec.parallelTrialCount", f"must be greater than 0, got {parallel}"))
+    if parallel is not None and parallel > MAX_PARALLEL_TRIALS:
+        add(
+            FieldError(
+                "spec.parallelTrialCount",
+                f"must be at most {MAX_PARALLEL_TRIALS} (trials running at once in one experiment), "
+                f"got {parallel}",
+            )
+        )
     if failed is not None and max_t is not None and failed > max_t:
         add(
             FieldError(
