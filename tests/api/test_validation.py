@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from typing import Any
@@ -1148,6 +1149,21 @@ def test_update_of_other_fields_is_forbidden(base: Raw) -> None:
     assert _update(base, old) == [
         "spec: Forbidden: only spec.parallelTrialCount, spec.maxTrialCount and spec.maxFailedTrialCount are "
         "editable (changed: spec.algorithm, spec.objective)"
+    ]
+
+
+def test_an_object_stored_without_defaults_is_repaired_by_its_next_update(base: Raw) -> None:
+    """Created while the webhooks were down: the defaulted update (the operator adding its
+    finalizer) is not a change of spec.metricsCollectorSpec and friends."""
+    raw_old = copy.deepcopy(base)
+    old = Experiment.load({**raw_old, "status": {"trials": 0}})
+    assert old.spec is not None and old.spec.metrics_collector_spec is None  # stored as written
+    base["metadata"]["finalizers"] = ["update-prometheus-metrics"]
+    assert _update(base, old) == []
+    base["spec"]["algorithm"]["algorithmName"] = "tpe"
+    assert _update(base, old) == [
+        "spec: Forbidden: only spec.parallelTrialCount, spec.maxTrialCount and spec.maxFailedTrialCount are "
+        "editable (changed: spec.algorithm)"
     ]
 
 

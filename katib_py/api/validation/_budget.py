@@ -7,7 +7,8 @@ From Katib's `ValidateExperiment` and `validateResumePolicy` in
 may change, a completed experiment may only be changed when it is restartable
 (`IsCompletedExperimentRestartable` in `pkg/controller.v1beta1/experiment/util/status_util.go`:
 Succeeded by reaching max trials, with resumePolicy LongRunning or FromVolume), and a changed
-`maxTrialCount` must exceed the trials already created.
+`maxTrialCount` must exceed the trials already created. Old and new are compared with Katib's
+defaults applied to both.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from katib_py.api.algorithms import MAX_PARALLEL_TRIALS
+from katib_py.api.defaults import apply_defaults
 from katib_py.api.models import Condition, Experiment, ResumePolicy
 from katib_py.api.validation._errors import Add, FieldError
 
@@ -82,10 +84,16 @@ def _condition_true(exp: Experiment, ctype: str) -> Condition | None:
     return None
 
 
+def _defaulted_spec(exp: Experiment) -> Any:
+    spec = apply_defaults(exp).spec
+    return _normalized(spec.dump()) if spec is not None else {}
+
+
 def validate_update(exp: Experiment, old: Experiment, add: Add) -> None:
     assert exp.spec is not None
-    new_spec = _normalized(exp.spec.dump())
-    old_spec = _normalized(old.spec.dump()) if old.spec else {}
+    # Both sides defaulted: an object stored without defaults (created while the webhooks were
+    # down) is then repaired by its next update instead of refusing every write for ever.
+    new_spec, old_spec = _defaulted_spec(exp), _defaulted_spec(old)
     if new_spec == old_spec:
         return
     succeeded = _condition_true(old, "Succeeded")
