@@ -1,10 +1,14 @@
 """`katib-py up`: Katib on this machine, with no cluster: control plane, db-manager and operator.
 
-Starts the embedded control plane (kubeconfig at DIR/kubeconfig), installs the CRDs, the
-`kubeflow` namespace, katib-config and a selectorless `katib-db-manager` Service whose endpoint is
-a db-manager process on SQLite (DIR/katib.db), then runs `katib-py operator` with its webhooks on
-plain HTTP. Nothing else is started by hand: suggestion services and trials are Deployments and
-Jobs the operator creates, exactly as on a cluster. The operator is restarted if it dies.
+Starts the embedded control plane, installs the CRDs, the `kubeflow` namespace, katib-config and
+a selectorless `katib-db-manager` Service whose endpoint is a db-manager process on SQLite
+(DIR/katib.db), then runs `katib-py operator` with its webhooks on plain HTTP. Nothing else is
+started by hand: suggestion services and trials are Deployments and Jobs the operator creates,
+exactly as on a cluster. The operator is restarted if it dies.
+
+The stack's own processes use DIR/internal/kubeconfig; DIR/kubeconfig is written (atomically)
+only once the operator serves its webhooks, so an Experiment applied as soon as it appears is
+defaulted and validated, and it is removed when the stack stops.
 """
 
 from __future__ import annotations
@@ -74,6 +78,17 @@ def free_loopback_address(port: int) -> str:
     raise RuntimeError(f"no free loopback address for port {port}")
 
 
+def publish(source: Path, target: Path) -> None:
+    """Copy the kubeconfig to where users look for it, atomically (a reader sees all of it or none)."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(source.read_bytes())
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+
+
 async def wait_for_port(
     host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None
 ) -> None:
@@ -124,11 +139,17 @@ class Stack:
 
     @property
     def kubeconfig(self) -> Path:
+        """The user's kubeconfig: it exists only while the whole stack serves (webhooks included)."""
         return self.data_dir / "kubeconfig"
+
+    @property
+    def internal_kubeconfig(self) -> Path:
+        """What the stack's own processes use from the moment the API server runs."""
+        return self.data_dir / "internal" / "kubeconfig"
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["KUBECONFIG"] = str(self.kubeconfig)
+        env["KUBECONFIG"] = str(self.internal_kubeconfig)
         env["KATIB_CORE_NAMESPACE"] = "kubeflow"
         env["PYTHONUNBUFFERED"] = "1"
         return env
@@ -151,7 +172,11 @@ class Stack:
         from katib_py.localcluster.cluster import LocalCluster
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.cluster = LocalCluster(self.data_dir, port=self.api_port, in_memory=self.in_memory)
+        self.kubeconfig.unlink(missing_ok=True)  # a previous run's: not to be used before we serve
+        self.internal_kubeconfig.parent.mkdir(mode=0o700, exist_ok=True)
+        self.cluster = LocalCluster(
+            self.data_dir, port=self.api_port, in_memory=self.in_memory, kubeconfig=self.internal_kubeconfig
+        )
         await self.cluster.start()
         db_ip = free_loopback_address(DB_MANAGER_PORT)
         self.db_address = f"{db_ip}:{DB_MANAGER_PORT}"
@@ -165,7 +190,7 @@ class Stack:
                 f"sqlite:///{self.data_dir / 'katib.db'}",
             ],
         )
-        kube = KubeClient.from_kubeconfig(str(self.kubeconfig))
+        kube = KubeClient.from_kubeconfig(str(self.internal_kubeconfig))
         try:
             await install(kube, db_manager_ip=db_ip, katib_config_text=self.katib_config_text)
         finally:
@@ -174,6 +199,7 @@ class Stack:
         self.webhook_port = free_port()
         await self.start_operator()
         self._supervisor = asyncio.create_task(self._supervise())
+        publish(self.internal_kubeconfig, self.kubeconfig)
 
     async def start_operator(self) -> None:
         self.metrics_port = free_port(avoid=frozenset({self.webhook_port}))
@@ -210,6 +236,7 @@ class Stack:
 
     async def stop(self) -> None:
         self._stopping = True
+        self.kubeconfig.unlink(missing_ok=True)  # nothing answers there any more
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -74,7 +74,9 @@ class LocalCluster:
         job_backoff_base: float = 10.0,
         restart_backoff_base: float = 10.0,
         isolate: bool | None = None,
+        kubeconfig: Path | None = None,
     ) -> None:
+        """`kubeconfig`: where to write the admin kubeconfig (default DATA_DIR/kubeconfig)."""
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="katib-py-cluster-")
@@ -86,6 +88,7 @@ class LocalCluster:
         self.job_backoff_base = job_backoff_base
         self.restart_backoff_base = restart_backoff_base
         self.isolate = isolate
+        self._kubeconfig = kubeconfig
         self.server: ApiServer | None = None
         self.client: KubeClient | None = None
         self.controllers: ControllerManager | None = None
@@ -96,7 +99,7 @@ class LocalCluster:
 
     @property
     def kubeconfig(self) -> Path:
-        return self.data_dir / "kubeconfig"
+        return self._kubeconfig or self.data_dir / "kubeconfig"
 
     @property
     def url(self) -> str:
