@@ -17,7 +17,7 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 
-from katib_py.signals import remember_sigterm
+from katib_py.signals import die_with_parent, remember_sigterm
 
 # subcommand name -> module that registers it
 COMMANDS: dict[str, str] = {
@@ -97,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["metrics-collector"]:
         remember_sigterm()  # before the heavy imports: a sidecar may be stopped right away
+    die_with_parent()
     parser = build_parser(args_list)
     args = parser.parse_args(args_list)
     setup_logging(log_level(args))

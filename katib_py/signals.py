@@ -8,7 +8,10 @@ its own handler is in place.
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
+import sys
 import threading
 
 EARLY_SIGTERM = threading.Event()
@@ -16,3 +19,24 @@ EARLY_SIGTERM = threading.Event()
 
 def remember_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: EARLY_SIGTERM.set())
+
+
+PARENT_ENV = "KATIB_PY_DIE_WITH_PARENT"
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when the parent that started it dies (even by SIGKILL).
+
+    `katib-py up` sets KATIB_PY_DIE_WITH_PARENT to its pid for the db-manager and the operator it
+    starts; without this, a `kill -9` of it left them running, and an orphaned operator joined the
+    next stack as a second operator. Done here, first thing, rather than in a `preexec_fn` (which is
+    unsafe in a process with threads). A parent that died before the call is caught by the check.
+    """
+    expected = os.environ.pop(PARENT_ENV, "")
+    if not expected.isdigit() or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != int(expected):
+        os.kill(os.getpid(), signal.SIGTERM)

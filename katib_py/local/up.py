@@ -27,6 +27,9 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from katib_py.localcluster.kubelet.runtime import proc_start_time
+from katib_py.signals import PARENT_ENV
+
 log = logging.getLogger(__name__)
 
 DB_MANAGER_PORT = 6789
@@ -150,6 +153,7 @@ class Stack:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["KUBECONFIG"] = str(self.internal_kubeconfig)
+        env[PARENT_ENV] = str(os.getpid())  # they die with this process, even after a kill -9
         env["KATIB_CORE_NAMESPACE"] = "kubeflow"
         env["PYTHONUNBUFFERED"] = "1"
         return env
@@ -158,13 +162,33 @@ class Stack:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         out = open(self.data_dir / "logs" / f"{name}.log", "a")  # noqa: SIM115 - closed in stop()
         self._logs.append(out)
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "katib_py.cli", *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=self.env(),
             start_new_session=True,
         )
+        self.pid_dir.mkdir(exist_ok=True)
+        (self.pid_dir / name).write_text(f"{proc.pid} {proc_start_time(proc.pid) or ''}\n")
+        return proc
+
+    @property
+    def pid_dir(self) -> Path:
+        return self.data_dir / "pids"
+
+    def kill_leftovers(self) -> None:
+        """A previous run's processes still running (its `katib-py up` was killed): stop them first.
+
+        A record is `pid starttime`, so a pid the kernel has since given to another process is left alone.
+        """
+        for record in self.pid_dir.glob("*") if self.pid_dir.is_dir() else []:
+            parts = record.read_text().split()
+            if len(parts) == 2 and parts[0].isdigit() and proc_start_time(int(parts[0])) == parts[1]:
+                log.warning("stopping %s (pid %s) left by a previous run", record.name, parts[0])
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(int(parts[0]), signal.SIGKILL)
+            record.unlink()
 
     async def start(self) -> None:
         from katib_py.kube.client import KubeClient
@@ -172,6 +196,7 @@ class Stack:
         from katib_py.localcluster.cluster import LocalCluster
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.kill_leftovers()
         self.kubeconfig.unlink(missing_ok=True)  # a previous run's: not to be used before we serve
         self.internal_kubeconfig.parent.mkdir(mode=0o700, exist_ok=True)
         self.cluster = LocalCluster(
