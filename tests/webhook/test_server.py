@@ -46,6 +46,8 @@ async def test_https_server_maps_katib_paths_and_fills_the_namespace(tmp_path: P
             "kind": "AdmissionReview",
             "request": {
                 "uid": "u",
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "userInfo": {"username": "system:kube-controller-manager"},
                 "namespace": "team-a",
                 "operation": "CREATE",
                 "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "x-"}},
@@ -59,6 +61,14 @@ async def test_https_server_maps_katib_paths_and_fills_the_namespace(tmp_path: P
                 ) as resp:
                     assert resp.status == 200
                     assert (await resp.json())["response"]["allowed"] is True
+            async with session.post(
+                f"https://localhost:{port}/mutate-pod", data=b"[1, 2]", ssl=client_ssl
+            ) as resp:
+                assert resp.status == 400
+                assert (
+                    resp.reason
+                    == "not an admission review: the body is a JSON list, not an AdmissionReview object"
+                )
     finally:
         await configs.aclose()
     assert [webhook for webhook, _ in calls] == [POD_MUTATOR, EXPERIMENT_VALIDATOR]
