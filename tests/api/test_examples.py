@@ -152,12 +152,14 @@ def test_trainer_runs_as_a_module_command() -> None:
     assert [line.split()[0] for line in lines] == ["epoch=1", "epoch=2"]
 
 
-def test_nas_algorithms_are_rejected_with_the_config_message() -> None:
-    """ENAS/DARTS are not served by katib-py; the default katib-config has no entry for them."""
+def test_nas_algorithms_need_a_nas_config() -> None:
+    """enas and darts search spec.nasConfig: an Experiment with parameters only is refused at admission."""
     raw = load(ROOT / "examples" / "random.yaml")
     raw["spec"]["algorithm"] = {"algorithmName": "enas"}
+    raw["spec"]["trialTemplate"]["trialParameters"] = [{"name": "learningRate", "reference": "lr"}]
     exp, _ = load_experiment(raw)
     assert exp is not None
-    (err,) = validate_experiment(apply_defaults(exp))
-    assert err.path == "spec.algorithm.algorithmName"
-    assert err.message.startswith("unable to get Suggestion config data for algorithm enas")
+    errors = validate_experiment(apply_defaults(exp))
+    assert [str(e) for e in errors if e.path == "spec.nasConfig"] == [
+        "spec.nasConfig: algorithm enas searches architectures: it needs spec.nasConfig"
+    ]
