@@ -55,6 +55,7 @@ class Tensor:
     def backward(self, grad: Array | None = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` (self is a scalar unless `grad` is given)."""
         grads: dict[int, Array] = {id(self): np.ones_like(self.data) if grad is None else grad}
+        owned: set[int] = set()  # sums made here, safe to add into in place (the others may be views)
         for node in reversed(_topological(self)):
             g = grads.pop(id(node), None)
             if g is None:
@@ -66,7 +67,13 @@ class Tensor:
                 if pg is None or not parent.requires_grad:
                     continue
                 key = id(parent)
-                grads[key] = pg if key not in grads else grads[key] + pg
+                if key not in grads:
+                    grads[key] = pg
+                elif key in owned:
+                    grads[key] += pg
+                else:
+                    grads[key] = grads[key] + pg
+                    owned.add(key)
 
     def __add__(self, other: Operand) -> Tensor:
         return add(self, other)
@@ -128,11 +135,19 @@ def _topological(root: Tensor) -> list[Tensor]:
 
 def node(data: Array, parents: Sequence[Tensor], backward: Backward) -> Tensor:
     """The result of an operation: recorded on the tape when a parent needs gradients."""
-    out = Tensor(data)
-    if _GRAD[0] and any(p.requires_grad for p in parents):
-        out.requires_grad = True
-        out.parents = tuple(parents)
-        out._backward = backward
+    out = Tensor.__new__(Tensor)  # no asarray: operations return arrays (this runs for every op)
+    out.data = data
+    out.grad = None
+    out.requires_grad = False
+    out.parents = ()
+    out._backward = None
+    if _GRAD[0]:
+        for p in parents:
+            if p.requires_grad:
+                out.requires_grad = True
+                out.parents = tuple(parents)
+                out._backward = backward
+                break
     return out
 
 
@@ -169,7 +184,10 @@ def mul(a: Operand, b: Operand) -> Tensor:
     return node(
         ta.data * tb.data,
         (ta, tb),
-        lambda g: (unbroadcast(g * tb.data, ta.shape), unbroadcast(g * ta.data, tb.shape)),
+        lambda g: (
+            unbroadcast(g * tb.data, ta.shape) if ta.requires_grad else None,
+            unbroadcast(g * ta.data, tb.shape) if tb.requires_grad else None,
+        ),
     )
 
 
@@ -272,7 +290,11 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """2-D matrix product."""
-    return node(a.data @ b.data, (a, b), lambda g: (g @ b.data.T, a.data.T @ g))
+    return node(
+        a.data @ b.data,
+        (a, b),
+        lambda g: (g @ b.data.T if a.requires_grad else None, a.data.T @ g if b.requires_grad else None),
+    )
 
 
 # ---------------------------------------------------------------- losses and distributions
