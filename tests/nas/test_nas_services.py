@@ -18,7 +18,7 @@ from katib_py.suggestion.algorithms.enas import ROUND_LABEL, choices
 from katib_py.suggestion.client import LocalService
 from katib_py.suggestion.nas import nas_config_model
 
-from .conftest import choice, enas_cpu_operations, nas_experiment, op
+from .shapes import choice, enas_cpu_operations, nas_experiment, op
 
 Serve = Callable[..., LocalService]
 ENAS_CPU_CHOICES = 3 * 5 * 2 + 3 * 5 * 2 * 2 + 3 * 2 * 2 + 2 * 2

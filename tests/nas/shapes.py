@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-
-import pytest
+from collections.abc import Sequence
 
 from katib_py.proto import api_pb2
 from katib_py.suggestion import messages as m
-from katib_py.suggestion.algorithm import ServiceOptions
-from katib_py.suggestion.client import LocalService
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., LocalService]]:
-    started: list[LocalService] = []
-
-    def start(algorithm: str, options: ServiceOptions | None = None) -> LocalService:
-        local = LocalService.start(algorithm, options)
-        started.append(local)
-        return local
-
-    try:
-        yield start
-    finally:
-        for local in started:
-            local.stop()
 
 
 def op(kind: str, *params: api_pb2.ParameterSpec) -> api_pb2.Operation:
