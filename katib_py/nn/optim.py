@@ -83,9 +83,15 @@ class Adam:
             if p.grad is None:
                 continue
             g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
-            self.m[i] = b1 * self.m[i] + (1 - b1) * g
-            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
-            step = self.lr * (self.m[i] / correction1) / (np.sqrt(self.v[i] / correction2) + self.eps)
+            m, v = self.m[i], self.v[i]  # updated in place: this runs for every step of every parameter
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            denom = np.sqrt(v / correction2)
+            denom += self.eps
+            step = m / denom
+            step *= self.lr / correction1
             p.data = p.data - step.astype(p.data.dtype, copy=False)
 
 

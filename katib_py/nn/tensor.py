@@ -339,6 +339,44 @@ def cross_entropy(logits: Tensor, labels: Array) -> Tensor:
     return node(np.asarray(loss, dtype=logits.data.dtype), (logits,), backward)
 
 
+def scaled_tanh(a: Tensor, inner: float, outer: float) -> Tensor:
+    """outer * tanh(inner * a), in one step (the ENAS controller's logit squashing)."""
+    t = np.tanh(a.data * inner)
+    return node(outer * t, (a,), lambda g: (g * outer * inner * (1.0 - t * t),))
+
+
+def categorical_log_prob(logits: Tensor, actions: Array) -> Tensor:
+    """log p(actions[i]) under softmax(logits[i]), for (B, K) logits: a (B,) tensor."""
+    logp = log_softmax_array(logits.data, axis=1)
+    rows = np.arange(logits.shape[0])
+
+    def backward(g: Array) -> tuple[Array]:
+        grad = -np.exp(logp) * g[:, None]
+        grad[rows, actions] += g
+        return (grad,)
+
+    return node(logp[rows, actions], (logits,), backward)
+
+
+def bernoulli_log_prob(logits: Tensor, bits: Array) -> Tensor:
+    """sum_j log p(bits[i, j]) with p(1) = sigmoid(logits[i, j]): a (B,) tensor."""
+    p = sigmoid_array(logits.data)
+    out = (bits * log_sigmoid_array(logits.data) + (1 - bits) * log_sigmoid_array(-logits.data)).sum(axis=1)
+    return node(out, (logits,), lambda g: ((bits - p) * g[:, None],))
+
+
+def bernoulli_kl(logits: Tensor, target: float) -> Tensor:
+    """sum_j KL(Bernoulli(sigmoid(logits[i, j])) || Bernoulli(target)): a (B,) tensor."""
+    p = sigmoid_array(logits.data)
+    log_odds = log_sigmoid_array(logits.data) - log_sigmoid_array(-logits.data)
+    ratio = log_odds - np.log(target / (1 - target))
+    out = (
+        p * (log_sigmoid_array(logits.data) - np.log(target))
+        + (1 - p) * (log_sigmoid_array(-logits.data) - np.log(1 - target))
+    ).sum(axis=1)
+    return node(out, (logits,), lambda g: (ratio * p * (1 - p) * g[:, None],))
+
+
 # ---------------------------------------------------------------- recurrent
 
 

@@ -19,7 +19,6 @@ than 0 (with decay 0.999 and tens of trials a zero start would reward every arch
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,18 +118,17 @@ class Controller:
     def decisions(self) -> int:
         return self.num_layers * (self.num_layers + 1) // 2
 
-    def _squash(self, logits: Tensor) -> Tensor:
+    def _squash(self, logits: Tensor, scale: float = 1.0) -> Tensor:
+        """scale * tanh_const * tanh(logits / temperature), each factor only when set."""
         s = self.settings
-        if s.temperature is not None:
-            logits = logits * (1.0 / s.temperature)
-        if s.tanh_const is not None:
-            logits = T.tanh(logits) * s.tanh_const
-        return logits
+        inner = 1.0 / s.temperature if s.temperature is not None else 1.0
+        if s.tanh_const is None:
+            return logits * (inner * scale)
+        return T.scaled_tanh(logits, inner, s.tanh_const * scale)
 
     def _run(self, batch: int, actions: Array | None, rng: np.random.Generator | None) -> _Pass:
         """The policy over `batch` architectures: scores `actions`, or samples them with `rng`."""
         h = self.settings.hidden_size
-        rows = np.arange(batch)
         chosen = np.zeros((batch, self.decisions), dtype=np.int64) if actions is None else actions
         c = Tensor(np.zeros((batch, h)))
         state = Tensor(np.zeros((batch, h)))
@@ -145,8 +143,9 @@ class Controller:
         pos = 0
         for layer in range(self.num_layers):
             c, state = T.lstm_cell(inputs, c, state, self.w_lstm)
-            logp = T.log_softmax(self._squash(state @ self.w_soft), axis=1)
-            p = np.exp(logp.data)
+            logits = self._squash(state @ self.w_soft)
+            logp = T.log_softmax_array(logits.data, axis=1)
+            p = np.exp(logp)
             if actions is None:
                 assert rng is not None
                 cumulative = p.cumsum(axis=1)
@@ -154,23 +153,23 @@ class Controller:
                     (rng.random((batch, 1)) > cumulative).sum(axis=1).clip(max=self.num_operations - 1)
                 )
             ops = chosen[:, pos]
-            log_prob = log_prob + logp[rows, ops]
-            entropy -= (p * logp.data).sum(axis=1)
+            log_prob = log_prob + T.categorical_log_prob(logits, ops)
+            entropy -= (p * logp).sum(axis=1)
             c, state = T.lstm_cell(self.w_emb[ops], c, state, self.w_lstm)
             pos += 1
             if layer > 0:
                 query = T.tanh(T.stack(hs_attn, axis=1) + T.reshape(state @ self.attn_2, (batch, 1, h)))
                 score = T.reshape(T.reshape(query, (batch * layer, h)) @ self.attn_v, (batch, layer))
-                s2 = self._squash(score) * 2.0
-                on, off = T.log_sigmoid(s2), T.log_sigmoid(-s2)
+                s2 = self._squash(score, 2.0)
+                on, off = T.log_sigmoid_array(s2.data), T.log_sigmoid_array(-s2.data)
+                p_on = np.exp(on)
                 if actions is None:
                     assert rng is not None
-                    chosen[:, pos : pos + layer] = rng.random((batch, layer)) < np.exp(on.data)
+                    chosen[:, pos : pos + layer] = rng.random((batch, layer)) < p_on
                 bits = chosen[:, pos : pos + layer].astype(float)
-                log_prob = log_prob + T.sum_(on * bits + off * (1.0 - bits), axis=1)
-                p_on = np.exp(on.data)
-                entropy -= (p_on * on.data + (1 - p_on) * off.data).sum(axis=1)
-                kls.append(self._skip_kl(on, off))
+                log_prob = log_prob + T.bernoulli_log_prob(s2, bits)
+                entropy -= (p_on * on + (1 - p_on) * off).sum(axis=1)
+                kls.append(T.mean(T.bernoulli_kl(s2, self._target())))
                 skips += float(bits.sum())
                 slots += batch * layer
                 mixed = T.sum_(T.stack(hs, axis=1) * bits[:, :, None], axis=1)
@@ -183,12 +182,9 @@ class Controller:
         skip_kl = T.mean(T.stack(kls)) if kls else Tensor(0.0)
         return _Pass(chosen, log_prob, entropy, skip_kl, skips / slots if slots else 0.0)
 
-    def _skip_kl(self, on: Tensor, off: Tensor) -> Tensor:
-        """KL(Bernoulli(p) || Bernoulli(skip_target)) summed over the earlier layers, mean over the batch."""
-        target = min(max(self.settings.skip_target, 1e-6), 1 - 1e-6)
-        p_on, p_off = T.exp(on), T.exp(off)
-        kl = p_on * (on - math.log(target)) + p_off * (off - math.log(1 - target))
-        return T.mean(T.sum_(kl, axis=1))
+    def _target(self) -> float:
+        """skip_target kept off 0 and 1, for the KL of each skip probability from it."""
+        return min(max(self.settings.skip_target, 1e-6), 1 - 1e-6)
 
     def sample(self, count: int, rng: np.random.Generator) -> list[Architecture]:
         with no_grad():

@@ -63,6 +63,18 @@ def test_distributions_and_losses() -> None:
     check(lambda a: T.cross_entropy(a, labels), (3, 4))
 
 
+def test_fused_policy_terms() -> None:
+    check(lambda a: T.scaled_tanh(a, 0.2, 2.25), (3, 4))
+    check(lambda a: T.categorical_log_prob(a, np.array([2, 0, 2])), (3, 4))
+    bits = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    check(lambda a: T.bernoulli_log_prob(a, bits), (2, 3))
+    check(lambda a: T.bernoulli_kl(a, 0.4), (2, 3))
+    logits = RNG.normal(size=(2, 3))
+    p = 1 / (1 + np.exp(-logits))
+    kl = (p * np.log(p / 0.4) + (1 - p) * np.log((1 - p) / 0.6)).sum(axis=1)
+    np.testing.assert_allclose(T.bernoulli_kl(Tensor(logits), 0.4).data, kl)
+
+
 def test_lstm_cell() -> None:
     def cell(x: Tensor, c: Tensor, h: Tensor, w: Tensor) -> Tensor:
         c2, h2 = T.lstm_cell(x, c, h, w)
