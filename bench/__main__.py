@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "suggestion": (["--quick"], []),
     "operator": (["--trials", "30"], []),
+    "nas": (["--quick"], []),
 }
 
 

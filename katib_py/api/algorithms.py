@@ -9,8 +9,11 @@ each name to: `pkg/suggestion/v1beta1/hyperopt/service.py` (random, tpe),
 `pkg/suggestion/v1beta1/optuna/service.py` (grid, multivariate-tpe),
 `pkg/suggestion/v1beta1/skopt/service.py` (bayesianoptimization),
 `pkg/suggestion/v1beta1/goptuna/service.go` (cmaes, sobol),
-`pkg/suggestion/v1beta1/hyperband/service.py`, `pkg/suggestion/v1beta1/pbt/service.py`, and
-medianstop's `pkg/earlystopping/v1beta1/medianstop/service.py`.
+`pkg/suggestion/v1beta1/hyperband/service.py`, `pkg/suggestion/v1beta1/pbt/service.py`,
+`pkg/suggestion/v1beta1/nas/enas/AlgorithmSettings.py` (enas: a float must be > its minimum and <=
+its maximum), `pkg/suggestion/v1beta1/nas/darts/service.py` (darts), and medianstop's
+`pkg/earlystopping/v1beta1/medianstop/service.py`. The NAS algorithms search `spec.nasConfig`
+instead of `spec.parameters` (`nas=True`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Setting:
     exclusive_minimum: bool = False
     exclusive_maximum: bool = False
     choices: tuple[str, ...] | None = None
+    none_ok: bool = False  # the text "None" is accepted (and kept as the string "None"): Katib's NAS settings
 
     def describe(self) -> str:
         """The constraint in words, for error messages."""
@@ -50,11 +54,14 @@ class Setting:
             bounds.append(f"{'>' if self.exclusive_minimum else '>='} {_fmt(self.minimum)}")
         if self.maximum is not None:
             bounds.append(f"{'<' if self.exclusive_maximum else '<='} {_fmt(self.maximum)}")
-        return kind + (" " + " and ".join(bounds) if bounds else "")
+        text = kind + (" " + " and ".join(bounds) if bounds else "")
+        return text + (" or None" if self.none_ok else "")
 
     def parse(self, raw: str) -> SettingValue:
         """The typed value of `raw`; ValueError with a user-facing message if it is not allowed."""
         value: SettingValue
+        if self.none_ok and raw == "None":
+            return raw
         if self.choices is not None:
             if raw not in self.choices:
                 raise ValueError(f"must be {self.describe()}, got {raw!r}")
@@ -92,6 +99,8 @@ class AlgorithmInfo:
     settings: dict[str, Setting] = field(default_factory=dict)
     distributions: frozenset[str] = UNIFORM_ONLY
     early_stopping: bool = False
+    nas: bool = False  # searches spec.nasConfig, not spec.parameters
+    assignments: tuple[str, ...] = ()  # the assignment names a NAS algorithm gives every trial
 
     def supported_distributions(self) -> list[str]:
         """Sorted in the canonical order for messages."""
@@ -104,6 +113,60 @@ def _settings(*items: Setting) -> dict[str, Setting]:
 
 
 _RANDOM_STATE = Setting("random_state", "int", minimum=0)
+
+
+def _enas_float(name: str, default: float, maximum: float | None = None, none_ok: bool = False) -> Setting:
+    """Katib's ENAS float check: value > 0 and, when bounded, value <= maximum."""
+    return Setting(
+        name, "float", default, minimum=0, exclusive_minimum=True, maximum=maximum, none_ok=none_ok
+    )
+
+
+def _darts_number(name: str, kind: Literal["int", "float"], default: float, minimum: float) -> Setting:
+    return Setting(name, kind, int(default) if kind == "int" else default, minimum=minimum)
+
+
+ENAS = AlgorithmInfo(
+    "enas",
+    _settings(
+        Setting("controller_hidden_size", "int", 64, minimum=1),
+        _enas_float("controller_temperature", 5.0, none_ok=True),
+        _enas_float("controller_tanh_const", 2.25, none_ok=True),
+        _enas_float("controller_entropy_weight", 1e-5, none_ok=True),
+        _enas_float("controller_baseline_decay", 0.999, maximum=1.0),
+        _enas_float("controller_learning_rate", 5e-5, maximum=1.0),
+        _enas_float("controller_skip_target", 0.4, maximum=1.0),
+        _enas_float("controller_skip_weight", 0.8, none_ok=True),
+        Setting("controller_train_steps", "int", 50, minimum=1),
+        Setting("controller_log_every_steps", "int", 10, minimum=1),
+    ),
+    UNIFORM_ONLY,
+    nas=True,
+    assignments=("architecture", "nn_config"),
+)
+
+DARTS = AlgorithmInfo(
+    "darts",
+    _settings(
+        _darts_number("num_epochs", "int", 50, 1),
+        _darts_number("w_lr", "float", 0.025, 0),
+        _darts_number("w_lr_min", "float", 0.001, 0),
+        _darts_number("w_momentum", "float", 0.9, 0),
+        _darts_number("w_weight_decay", "float", 3e-4, 0),
+        _darts_number("w_grad_clip", "float", 5.0, 0),
+        _darts_number("alpha_lr", "float", 3e-4, 0),
+        _darts_number("alpha_weight_decay", "float", 1e-3, 0),
+        Setting("batch_size", "int", 128, minimum=1, none_ok=True),
+        _darts_number("num_workers", "int", 4, 0),
+        _darts_number("init_channels", "int", 16, 1),
+        _darts_number("print_step", "int", 50, 1),
+        _darts_number("num_nodes", "int", 4, 1),
+        _darts_number("stem_multiplier", "int", 3, 1),
+    ),
+    UNIFORM_ONLY,
+    nas=True,
+    assignments=("algorithm-settings", "search-space", "num-layers"),
+)
 
 SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
     a.name: a
@@ -180,6 +243,8 @@ SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
             ),
             UNIFORM_ONLY,
         ),
+        ENAS,
+        DARTS,
     ]
 }
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from katib_py.api import models
 from katib_py.api.algorithms import (
     ALL_DISTRIBUTIONS,
     EARLY_STOPPING_ALGORITHMS,
@@ -31,6 +32,7 @@ from katib_py.api.algorithms import (
 )
 from katib_py.proto import api_pb2
 from katib_py.suggestion.history import TrialRecord
+from katib_py.suggestion.nas import nas_config_model, nas_problems
 from katib_py.suggestion.space import SearchSpace, SpaceError
 
 __all__ = [
@@ -76,12 +78,17 @@ class ExperimentView:
     raw_settings: tuple[tuple[str, str], ...]
     parallel_trial_count: int
     max_trial_count: int
+    nas_config: models.NasConfig | None = None  # spec.nasConfig; `space` is then empty
 
     @classmethod
     def from_proto(cls, experiment: api_pb2.Experiment) -> ExperimentView:
         spec = experiment.spec
+        nas = nas_config_model(spec.nas_config) if spec.HasField("nas_config") else None
         try:
-            space = SearchSpace.from_proto(spec.parameter_specs.parameters)
+            if nas is not None and not spec.parameter_specs.parameters:
+                space = SearchSpace(())
+            else:
+                space = SearchSpace.from_proto(spec.parameter_specs.parameters)
         except SpaceError as exc:
             raise InvalidArgument(str(exc)) from None
         if not spec.objective.objective_metric_name:
@@ -97,6 +104,7 @@ class ExperimentView:
             raw_settings=settings,
             parallel_trial_count=spec.parallel_trial_count,
             max_trial_count=spec.max_trial_count,
+            nas_config=nas,
         )
 
     def to_loss(self, value: float) -> float:
@@ -144,8 +152,23 @@ class SuggestionAlgorithm(abc.ABC):
             raise InvalidArgument(str(exc)) from None
 
     def validate(self, experiment: ExperimentView) -> None:
-        """Raise InvalidArgument if the experiment cannot be served. Override to check more."""
+        """Raise InvalidArgument if the experiment cannot be served. Override to check more.
+
+        A NAS algorithm (`info.nas`) needs spec.nasConfig, checked as admission does; any other
+        needs spec.parameters with the distributions it honours.
+        """
         self.parse(experiment)
+        if self.info.nas:
+            if experiment.nas_config is None:
+                raise InvalidArgument(
+                    f"algorithm {self.name} searches architectures: it needs spec.nasConfig"
+                )
+            problems = nas_problems(experiment.nas_config, self.info)
+            if problems:
+                raise InvalidArgument("; ".join(problems))
+            return
+        if not experiment.space.params:
+            raise InvalidArgument(f"algorithm {self.name} needs spec.parameters (the experiment has none)")
         try:
             experiment.space.require_distributions(self.info.distributions, self.name)
         except SpaceError as exc:

@@ -20,6 +20,9 @@ from katib_py.trainers import sklearn_trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+# The NAS examples run their own trial programs (tests/nas/test_nas_examples.py covers them).
+NAS_EXAMPLES = [p for p in EXAMPLES if "nasConfig" in yaml.safe_load(p.read_text())["spec"]]
+HP_EXAMPLES = [p for p in EXAMPLES if p not in NAS_EXAMPLES]
 KATIB_SHAPES = sorted((Path(__file__).parent / "katib_shapes").glob("*.yaml"))
 ALL = EXAMPLES + KATIB_SHAPES
 IDS = [f"{p.parent.name}/{p.stem}" for p in ALL]
@@ -55,10 +58,10 @@ def test_every_algorithm_has_an_example() -> None:
     kinds = {
         load(p)["spec"].get("metricsCollectorSpec", {}).get("collector", {}).get("kind") for p in EXAMPLES
     }
-    assert kinds == {None, "File"}
+    assert kinds == {None, "File", "StdOut"}  # StdOut with a custom filter: darts
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+@pytest.mark.parametrize("path", HP_EXAMPLES, ids=[p.stem for p in HP_EXAMPLES])
 def test_examples_are_ci_sized_and_run_the_bundled_trainer(path: Path) -> None:
     spec = load(path)["spec"]
     assert 4 <= spec["maxTrialCount"] <= 12
@@ -86,7 +89,7 @@ def render_args(path: Path, tmp_path: Path) -> list[str]:
     return args
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+@pytest.mark.parametrize("path", HP_EXAMPLES, ids=[p.stem for p in HP_EXAMPLES])
 def test_trial_program_accepts_the_example_arguments(path: Path, tmp_path: Path) -> None:
     args = sklearn_trainer.build_parser().parse_args(render_args(path, tmp_path))
     args.epochs = min(args.epochs, 2)  # enough to see the per-epoch lines
@@ -152,12 +155,14 @@ def test_trainer_runs_as_a_module_command() -> None:
     assert [line.split()[0] for line in lines] == ["epoch=1", "epoch=2"]
 
 
-def test_nas_algorithms_are_rejected_with_the_config_message() -> None:
-    """ENAS/DARTS are not served by katib-py; the default katib-config has no entry for them."""
+def test_nas_algorithms_need_a_nas_config() -> None:
+    """enas and darts search spec.nasConfig: an Experiment with parameters only is refused at admission."""
     raw = load(ROOT / "examples" / "random.yaml")
     raw["spec"]["algorithm"] = {"algorithmName": "enas"}
+    raw["spec"]["trialTemplate"]["trialParameters"] = [{"name": "learningRate", "reference": "lr"}]
     exp, _ = load_experiment(raw)
     assert exp is not None
-    (err,) = validate_experiment(apply_defaults(exp))
-    assert err.path == "spec.algorithm.algorithmName"
-    assert err.message.startswith("unable to get Suggestion config data for algorithm enas")
+    errors = validate_experiment(apply_defaults(exp))
+    assert [str(e) for e in errors if e.path == "spec.nasConfig"] == [
+        "spec.nasConfig: algorithm enas searches architectures: it needs spec.nasConfig"
+    ]

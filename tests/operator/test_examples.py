@@ -6,6 +6,7 @@ reconciliation); each test then waits for its own experiment.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,39 @@ def test_example_succeeds(stack: Stack, applied: dict[str, dict[str, Any]], exam
             )
         )
         assert completed >= doc["spec"]["maxTrialCount"]
+
+
+def _trial_log(stack: Stack, trial: str) -> str:
+    """The retained trial Job's output (the StdOut collector's container echoes the training output)."""
+    out = stack.kubectl("logs", f"job/{trial}", "--all-containers=true")
+    return out.stdout
+
+
+def test_enas_example_shows_the_best_architecture(stack: Stack, applied: dict[str, dict[str, Any]]) -> None:
+    exp = stack.wait_finished("enas", timeout=600)
+    assert condition(exp, "Succeeded") is not None, exp["status"]
+    best = exp["status"]["currentOptimalTrial"]
+    values = {a["name"]: a["value"] for a in best["parameterAssignments"]}
+    arch = json.loads(values["architecture"])  # Katib's ENAS trial parses both as JSON ('' -> "")
+    nn_config = json.loads(values["nn_config"].replace("'", '"'))
+    assert len(arch) == nn_config["num_layers"] == 4
+    assert {str(layer[0]) for layer in arch} == set(nn_config["embedding"])
+    accuracy = next(m for m in best["observation"]["metrics"] if m["name"] == "Validation-Accuracy")
+    assert 0.0 < float(accuracy["latest"]) <= 1.0
+    log = _trial_log(stack, best["bestTrialName"])
+    assert f">>> architecture: {arch}" in log and "layer 4: " in log and "Validation-Accuracy=" in log
+    rounds = {
+        t["metadata"]["labels"]["enas.suggestion.katib.kubeflow.org/round"] for t in stack.trials("enas")
+    }
+    assert {"0", "1"} <= rounds
+
+
+def test_darts_example_shows_the_best_genotype(stack: Stack, applied: dict[str, dict[str, Any]]) -> None:
+    exp = stack.wait_finished("darts", timeout=600)
+    assert condition(exp, "Succeeded") is not None, exp["status"]
+    best = exp["status"]["currentOptimalTrial"]
+    metrics = {m["name"]: m for m in best["observation"]["metrics"]}
+    genotype = metrics["Best-Genotype"]["latest"]
+    assert genotype.startswith("Genotype(normal=[[(") and " " not in genotype
+    assert 0.0 < float(metrics["Validation-Accuracy"]["max"]) <= 1.0
+    assert f"Best-Genotype={genotype}" in _trial_log(stack, best["bestTrialName"])

@@ -1,4 +1,4 @@
-"""The search space: `spec.parameters` (or `spec.nasConfig`) and each feasible space.
+"""The search space: `spec.parameters` (or `spec.nasConfig`, see `_nas.py`) and each feasible space.
 
 Katib's `ValidateExperiment` and `validateParameters`
 (`pkg/webhook/v1beta1/experiment/validator/validator.go`) require parameters or a nasConfig (not
@@ -7,6 +7,8 @@ double, and a list (no min, max or step) for categorical and discrete. What Kati
 later in a suggestion service is checked here too: names unique, numbers that parse, min < max, step
 > 0, logUniform/logNormal with min > 0, lists non-empty and unique, discrete values numeric,
 `unknown` refused, and the distributions the chosen algorithm honours (`katib_py.api.algorithms`).
+A built-in algorithm must get the search space it reads: nasConfig for enas and darts, parameters
+for the others (Katib admits either and fails in the service).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import math
 from katib_py.api import algorithms
 from katib_py.api.models import Distribution, Experiment, FeasibleSpace, ParameterSpec, ParameterType
 from katib_py.api.validation._errors import Add, FieldError
+from katib_py.api.validation._nas import validate_nas_config
 
 NUMERIC_TYPES = (ParameterType.INT.value, ParameterType.DOUBLE.value)
 
@@ -25,10 +28,31 @@ def validate_search_space(exp: Experiment, add: Add) -> None:
     spec = exp.spec
     if not spec.parameters and spec.nas_config is None:
         add(FieldError("spec", "spec.parameters or spec.nasConfig must be specified"))
+        return
     if spec.parameters and spec.nas_config is not None:
         add(FieldError("spec", "only one of spec.parameters and spec.nasConfig can be specified"))
-    if spec.parameters:
+        return
+    alg_name = (spec.algorithm.algorithm_name if spec.algorithm else None) or ""
+    info = algorithms.SUGGESTION_ALGORITHMS.get(alg_name)
+    if info is not None and info.nas and spec.nas_config is None:
+        add(
+            FieldError(
+                "spec.nasConfig", f"algorithm {alg_name} searches architectures: it needs spec.nasConfig"
+            )
+        )
+    elif info is not None and not info.nas and spec.nas_config is not None:
+        nas_names = ", ".join(sorted(n for n, a in algorithms.SUGGESTION_ALGORITHMS.items() if a.nas))
+        add(
+            FieldError(
+                "spec.nasConfig",
+                f"algorithm {alg_name} searches spec.parameters; spec.nasConfig needs a NAS algorithm "
+                f"({nas_names})",
+            )
+        )
+    elif spec.parameters:
         _validate_parameters(exp, add)
+    elif spec.nas_config is not None and info is not None:
+        validate_nas_config(spec.nas_config, info, add)
 
 
 def _number(raw: str, as_int: bool) -> float | None:

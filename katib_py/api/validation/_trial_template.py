@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 
 import yaml
 
+from katib_py.api import algorithms
 from katib_py.api.models import Experiment
 from katib_py.api.trialjob import job_problems
 from katib_py.api.validation._errors import FieldError
@@ -128,6 +129,12 @@ def validate_trial_template(exp: Experiment, load_template: TemplateLoader | Non
         text = loaded
 
     param_names = {p.name for p in exp.spec.parameters or []}
+    source = "spec.parameters"
+    algorithm = exp.spec.algorithm.algorithm_name if exp.spec.algorithm else None
+    nas = algorithms.SUGGESTION_ALGORITHMS.get(algorithm or "")
+    if nas is not None and nas.nas and exp.spec.nas_config is not None:
+        # What the NAS service assigns (Katib's enas and darts services): no other reference can render.
+        param_names, source = set(nas.assignments), f"the assignments of algorithm {nas.name}"
     names: set[str] = set()
     refs: set[str] = set()
     for i, tp in enumerate(tt.trial_parameters):
@@ -160,7 +167,7 @@ def validate_trial_template(exp: Experiment, load_template: TemplateLoader | Non
             errors.append(
                 FieldError(
                     f"{path}.reference",
-                    f"parameter reference {tp.reference} does not exist in spec.parameters "
+                    f"parameter reference {tp.reference} does not exist in {source} "
                     f"(names: {', '.join(sorted(n for n in param_names if n))})",
                 )
             )

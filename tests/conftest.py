@@ -1,4 +1,4 @@
-"""Algorithm services started for real on 127.0.0.1 (free port), stopped after each test."""
+"""`serve`: algorithm services started for real on 127.0.0.1 (free port), stopped after each test."""
 
 from __future__ import annotations
 
