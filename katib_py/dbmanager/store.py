@@ -5,21 +5,53 @@ treated as already stored when the same trial already has a row with the same me
 time and value. The duplicate check is one indexed range query per request over
 (trial_name, metric_name IN request's metrics, time BETWEEN the request's first and last time).
 Rows repeated inside one request are all kept: only rows already in the table are dropped.
+
+Check and insert run under a per-trial lock, so that copies of a report arriving together (a
+retry racing the attempt it repeats, or reports through two db-manager replicas) cannot both
+find the rows missing: a PostgreSQL advisory lock or a MySQL/MariaDB `GET_LOCK` on a hash of the
+trial name (other trials are not held up), or SQLite's `BEGIN IMMEDIATE` (one writer at a time).
+Named locks rather than a unique key: Katib's table holds legitimate duplicate rows (its collector
+stores every untimed line at the zero time), which a unique index on Katib's columns would refuse
+to build, and Katib's own db-manager must keep writing to the table unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, delete, insert, select, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 
 from katib_py.dbmanager.schema import observation_logs
 
 T = observation_logs.c
+LOCK_WAIT_SECONDS = 60
+log = logging.getLogger(__name__)
+
+# PostgreSQL: a transaction-level advisory lock, released by the commit or rollback that ends the
+# work. MySQL/MariaDB: a named lock held by the session until released (after the commit).
+PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+MYSQL_LOCK = text("SELECT GET_LOCK(:key, :wait)")
+MYSQL_UNLOCK = text("SELECT RELEASE_LOCK(:key)")
+
+
+class LockTimeout(SQLAlchemyError):
+    """Another report of the same trial held the trial's lock for LOCK_WAIT_SECONDS."""
+
+
+def lock_key(dialect: str, trial_name: str) -> str | int:
+    """The trial's lock name: at most 64 characters for MySQL, a signed 64-bit number for PostgreSQL."""
+    digest = hashlib.sha256(trial_name.encode("utf-8")).digest()
+    if dialect == "postgresql":
+        return int.from_bytes(digest[:8], "big", signed=True)
+    return f"katib_py_trial_{digest.hex()[:40]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +92,7 @@ class ObservationStore:
         low = min(r.time for r in rows)
         high = max(r.time for r in rows)
         names = sorted({r.metric_name for r in rows})
-        with self.engine.begin() as connection:
+        with self._trial_locked(trial_name) as connection:
             stored = connection.execute(
                 select(T.metric_name, T.time, T.value).where(
                     T.trial_name == trial_name,
@@ -79,7 +111,42 @@ class ObservationStore:
                 connection.execute(insert(observation_logs), fresh[0])
             elif fresh:
                 connection.execute(insert(observation_logs), fresh)
+            connection.commit()
         return len(fresh)
+
+    @contextmanager
+    def _trial_locked(self, trial_name: str) -> Iterator[Connection]:
+        """A connection whose transaction no other report of `trial_name` runs beside; the caller commits.
+
+        The lock comes before the work's first read, so the work's snapshot (taken at that read in
+        MySQL's REPEATABLE READ, at each statement in PostgreSQL's READ COMMITTED) holds what the
+        last holder committed.
+        """
+        dialect = self.engine.dialect.name
+        key = lock_key(dialect, trial_name)
+        if dialect == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="READ COMMITTED") as connection:
+                connection.execute(PG_LOCK, {"key": key})
+                yield connection
+            return
+        with self.engine.connect() as connection:
+            if dialect != "mysql":  # SQLite: the database's write lock, from the start
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                yield connection
+                return
+            if connection.execute(MYSQL_LOCK, {"key": key, "wait": LOCK_WAIT_SECONDS}).scalar() != 1:
+                raise LockTimeout(
+                    f"trial {trial_name!r} stayed locked by another report for {LOCK_WAIT_SECONDS}s"
+                )
+            try:
+                yield connection
+            finally:
+                try:
+                    connection.rollback()  # nothing left to roll back after the caller's commit
+                    connection.execute(MYSQL_UNLOCK, {"key": key})
+                except SQLAlchemyError:
+                    log.warning("could not release the lock of trial %r: closing its connection", trial_name)
+                    connection.invalidate()  # the server drops a session's locks with the session
 
     def get(
         self,
