@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -24,6 +24,7 @@ from sqlalchemy import exc as sa_exc
 from katib_py.dbmanager.store import LockTimeout, LogRow, ObservationStore
 from katib_py.kube import rfc3339
 from katib_py.proto import api_pb2, api_pb2_grpc
+from katib_py.proto.serving import abort
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +52,6 @@ class StoreGate:
     def get(self) -> ObservationStore | None:
         with self._lock:
             return self._store
-
-
-def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
-    """End the RPC with `code` (grpc's abort always raises)."""
-    context.abort(code, message)
-    raise AssertionError("grpc.ServicerContext.abort returned")
 
 
 def status_of(exc: sa_exc.SQLAlchemyError) -> grpc.StatusCode:
