@@ -177,15 +177,12 @@ class DBManagerServicer(api_pb2_grpc.DBManagerServicer):
     ) -> api_pb2.GetObservationLogReply:
         start = parse_time("start_time", request.start_time) if request.start_time else None
         end = parse_time("end_time", request.end_time) if request.end_time else None
-        for fault in (
-            start if isinstance(start, str) else None,
-            end if isinstance(end, str) else None,
-            name_fault("trial name", request.trial_name),
-            name_fault("metric name", request.metric_name),
-        ):
-            if fault:
-                abort(context, grpc.StatusCode.INVALID_ARGUMENT, fault)
-        assert not isinstance(start, str) and not isinstance(end, str)
+        if isinstance(start, str) or isinstance(end, str):
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, start if isinstance(start, str) else str(end))
+        if name_fault("trial name", request.trial_name) or name_fault("metric name", request.metric_name):
+            return (
+                api_pb2.GetObservationLogReply()
+            )  # no row holds such a name (PostgreSQL would refuse a NUL)
         rows = _call(
             context,
             self.gate,
@@ -203,10 +200,8 @@ class DBManagerServicer(api_pb2_grpc.DBManagerServicer):
     def DeleteObservationLog(
         self, request: api_pb2.DeleteObservationLogRequest, context: grpc.ServicerContext
     ) -> api_pb2.DeleteObservationLogReply:
-        fault = name_fault("trial name", request.trial_name)
-        if fault:
-            abort(context, grpc.StatusCode.INVALID_ARGUMENT, fault)
-        _call(context, self.gate, lambda store: store.delete(request.trial_name))
+        if not name_fault("trial name", request.trial_name):  # else no row holds it: nothing to delete
+            _call(context, self.gate, lambda store: store.delete(request.trial_name))
         return api_pb2.DeleteObservationLogReply()
 
 

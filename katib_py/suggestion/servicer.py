@@ -21,6 +21,11 @@ from katib_py.suggestion.history import TrialConverter
 
 log = logging.getLogger(__name__)
 
+# The most assignments one GetSuggestions call is given: a request number of 2**31 - 1 would
+# otherwise run an algorithm for hours and build a reply no client reads. Fewer assignments than
+# asked is part of the contract (katib_py.suggestion): the operator asks again.
+MAX_ASSIGNMENTS_PER_CALL = 10_000
+
 
 class SuggestionServicer(api_pb2_grpc.SuggestionServicer):
     """Serves one suggestion algorithm. Calls are serialised: algorithms keep per-experiment state."""
@@ -62,7 +67,7 @@ class SuggestionServicer(api_pb2_grpc.SuggestionServicer):
     ) -> api_pb2.GetSuggestionsReply:
         try:
             view = ExperimentView.from_proto(experiment)
-            count = max(int(current_request_number), 0)
+            count = min(max(int(current_request_number), 0), MAX_ASSIGNMENTS_PER_CALL)
             with self._lock:
                 try:
                     trials = self._converter.convert_serialised(view.name, view.metric, serialised_trials)
