@@ -94,14 +94,15 @@ class ObservationStore:
         names = sorted({r.metric_name for r in rows})
         with self._trial_locked(trial_name) as connection:
             stored = connection.execute(
-                select(T.metric_name, T.time, T.value).where(
+                select(T.metric_name, T.time, T.value, T.trial_name).where(
                     T.trial_name == trial_name,
                     T.metric_name.in_(names),
                     T.time >= low,
                     T.time <= high,
                 )
             ).all()
-            seen = {(name, time, value) for name, time, value in stored}
+            # Exact names: MySQL/MariaDB collations also return `T`'s rows for `t`, `Loss`'s for `loss`.
+            seen = {(name, time, value) for name, time, value, trial in stored if trial == trial_name}
             fresh = [
                 {"trial_name": trial_name, "time": r.time, "metric_name": r.metric_name, "value": r.value}
                 for r in rows
@@ -155,8 +156,12 @@ class ObservationStore:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> list[LogRow]:
-        """Rows of a trial (one metric, or all when `metric_name` is empty), oldest first."""
-        query = select(T.time, T.metric_name, T.value).where(T.trial_name == trial_name)
+        """Rows of a trial (one metric, or all when `metric_name` is empty), oldest first.
+
+        Names are compared exactly here too: MySQL/MariaDB's default collations match `Loss` and
+        `loss ` for `loss`, where SQLite and PostgreSQL do not.
+        """
+        query = select(T.time, T.metric_name, T.value, T.trial_name).where(T.trial_name == trial_name)
         if metric_name:
             query = query.where(T.metric_name == metric_name)
         if start is not None:
@@ -165,7 +170,11 @@ class ObservationStore:
             query = query.where(T.time <= end)
         query = query.order_by(T.time, T.id)
         with self.engine.connect() as connection:
-            return [LogRow(time, name, value) for time, name, value in connection.execute(query)]
+            return [
+                LogRow(time, name, value)
+                for time, name, value, trial in connection.execute(query)
+                if trial == trial_name and (name == metric_name or not metric_name)
+            ]
 
     def delete(self, trial_name: str) -> int:
         """Remove every row of a trial (the Trial finalizer calls this)."""

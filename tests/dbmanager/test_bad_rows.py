@@ -139,3 +139,17 @@ def test_a_database_error_that_is_no_outage_is_internal_not_unavailable(dbm: Any
         with engine.begin() as connection:
             connection.execute(sa.text("ALTER TABLE observation_logs_moved RENAME TO observation_logs"))
         engine.dispose()
+
+
+def test_names_are_matched_exactly_on_every_backend(dbm: Any) -> None:
+    """MariaDB's collation matched `Loss` and `loss ` for `loss`, and `T` for `t`; the others do not."""
+    rows = [(STAMP.format(0), "loss", "1"), (STAMP.format(1), "Loss", "2"), (STAMP.format(2), "loss ", "3")]
+    name = trial()
+    report(dbm, name, rows)
+    report(dbm, name.upper(), rows[:1])  # another trial: its row is no duplicate of the first trial's
+    reply = dbm.stub.GetObservationLog(
+        api_pb2.GetObservationLogRequest(trial_name=name, metric_name="loss"), timeout=60
+    )
+    assert [(m.metric.name, m.metric.value) for m in reply.observation_log.metric_logs] == [("loss", "1")]
+    assert stored(dbm, name) == rows
+    assert stored(dbm, name.upper()) == rows[:1]
