@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.dbmanager_bench [--rows 1000000,10000000] [--queries 50]
 
 1. ReportObservationLog rows/s over gRPC into MariaDB and PostgreSQL, batches of 1, 100, 10,000,
-   against a baseline of plain SQL executemany INSERTs into Katib's schema (no gRPC, no duplicate check).
+   against a baseline of plain SQL executemany INSERTs into Katib's schema (no gRPC, no per-trial lock, no
+   duplicate check).
 2. GetObservationLog p50/p99 for one trial's metric (about 100 rows) with N rows in the table:
    our schema (with the (trial, metric, time) index) against Katib's exact schema (no index),
    same database server, same db-manager code, both over gRPC.
@@ -316,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     if "report" not in skip:
         rows = bench_report("mariadb") + bench_report("postgresql")
         table(
-            "ReportObservationLog over gRPC (ours: duplicate check + insert) "
+            "ReportObservationLog over gRPC (ours: per-trial lock, duplicate check, insert) "
             "vs plain SQL executemany (baseline)",
             ["db", "batch", "rows", "ours rows/s", "baseline rows/s", "ours/baseline"],
             rows,

@@ -11,13 +11,17 @@ and logging is configured once, in one format, before the command runs.
 
 from __future__ import annotations
 
+import sys
+
+from katib_py.signals import die_with_parent, remember_sigterm
+
+if sys.argv[1:2] == ["metrics-collector"]:
+    remember_sigterm()  # first thing: a native sidecar may be stopped while Python still imports
+
 import argparse
 import importlib
 import logging
-import sys
 from collections.abc import Iterator, Sequence
-
-from katib_py.signals import die_with_parent, remember_sigterm
 
 # subcommand name -> module that registers it
 COMMANDS: dict[str, str] = {

@@ -22,6 +22,11 @@ from katib_py.proto import api_pb2, api_pb2_grpc
 R = TypeVar("R", api_pb2.GetSuggestionsReply, api_pb2.GetEarlyStoppingRulesReply)
 
 
+# A reply may be larger than gRPC's 4 MiB default: GetObservationLog of one metric with 90,000
+# logs already is. Requests go as large as the services receive (katib_py.proto.serving).
+CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 1 << 30), ("grpc.max_send_message_length", 1 << 30)]
+
+
 class ServiceUnavailable(Exception):
     """The service has no address yet (no ready endpoint) or does not answer."""
 
@@ -55,7 +60,7 @@ class Services:
     def channel(self, target: str) -> aio.Channel:
         channel = self._channels.get(target)
         if channel is None:
-            channel = aio.insecure_channel(target)
+            channel = aio.insecure_channel(target, options=CHANNEL_OPTIONS)
             self._channels[target] = channel
         return channel
 

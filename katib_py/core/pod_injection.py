@@ -26,6 +26,7 @@ import copy
 import json
 from typing import Any
 
+from katib_py.api.collector_flags import join_flag_list
 from katib_py.api.config import KatibConfig, MetricsCollectorConfig
 from katib_py.api.models import MetricsCollectorSpec, Trial, TrialSpec
 from katib_py.core import shell
@@ -39,7 +40,9 @@ SUGGESTION_TRIAL_DIR_SETTING = "suggestion_trial_dir"
 DEFAULT_METRICS_FILE = "/var/log/katib/metrics.log"
 LOGGER_AND_COLLECTOR_NAME = "metrics-logger-and-collector"
 COLLECTOR_NAME = "metrics-collector"
-DEFAULT_COLLECTOR_COMMAND = ["katib-py", "metrics-collector"]
+# `env --block-signal=TERM` (GNU coreutils) holds a SIGTERM until the collector can take it: a
+# native sidecar is told to stop as soon as a quick main container ends (katib_py.signals).
+DEFAULT_COLLECTOR_COMMAND = ["env", "--block-signal=TERM", "katib-py", "metrics-collector"]
 WRAPPED_KINDS = ("StdOut", "File", "TensorFlowEvent")
 SHELLS = ("sh", "bash")
 NO_SIDECAR_KINDS = ("Push", "None")  # "None" is Katib's pre-0.18 name for Push
@@ -203,13 +206,22 @@ def metrics_collector_args(
     names += list(objective.additional_metric_names or []) if objective else []
     trial_name = trial.metadata.name if trial.metadata and trial.metadata.name else ""
     objective_type = (objective.type if objective else None) or ""
-    args = ["-t", trial_name, "-m", ";".join(names), "-o-type", objective_type, "-s-db", db_manager_address]
+    args = [
+        "-t",
+        trial_name,
+        "-m",
+        join_flag_list(names),
+        "-o-type",
+        objective_type,
+        "-s-db",
+        db_manager_address,
+    ]
     mount_path, _ = metrics_mount_path(mc, kind)
     if mount_path:
         args += ["-path", mount_path]
     filters = mc.source.filter.metrics_format if mc.source and mc.source.filter else None
     if filters:
-        args += ["-f", ";".join(filters)]
+        args += ["-f", join_flag_list(filters)]
     if kind == "File" and mc.source is not None and mc.source.file_system_path is not None:
         args += ["-format", mc.source.file_system_path.format or ""]
     if kind == "StdOut":

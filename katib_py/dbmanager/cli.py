@@ -11,6 +11,7 @@ from typing import Any
 
 from katib_py.dbmanager import settings as db_settings
 from katib_py.dbmanager.server import DBManagerServer
+from katib_py.proto.serving import MAX_RECEIVE_BYTES
 
 
 def register(subparsers: Any) -> None:
@@ -30,11 +31,18 @@ def register(subparsers: Any) -> None:
         default=5.0,
         help="seconds one connection attempt may take (start-up retries forever with backoff)",
     )
+    parser.add_argument(
+        "--max-receive-bytes",
+        type=int,
+        default=MAX_RECEIVE_BYTES,
+        help="largest request accepted; larger ones are RESOURCE_EXHAUSTED (Katib: 2 GiB, default 64 MiB)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    server = DBManagerServer(db_settings.load(db_url=args.db_url), args.listen, args.connect_timeout)
+    settings = db_settings.load(db_url=args.db_url)
+    server = DBManagerServer(settings, args.listen, args.connect_timeout, args.max_receive_bytes)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -13,18 +13,18 @@ import threading
 from concurrent import futures
 
 import grpc
-from grpc_health.v1 import health_pb2_grpc
+from grpc_health.v1 import health_pb2
 from sqlalchemy.exc import SQLAlchemyError
 
 from katib_py.dbmanager import migrate
 from katib_py.dbmanager.service import DatabaseHealthServicer, DBManagerServicer, StoreGate
 from katib_py.dbmanager.settings import DBSettings
 from katib_py.dbmanager.store import ObservationStore, make_engine
-from katib_py.proto import api_pb2_grpc
+from katib_py.proto import api_pb2
+from katib_py.proto.serving import MAX_RECEIVE_BYTES, add_servicer, server_options
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 2**31 - 1
 FIRST_RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 30.0
 
@@ -32,21 +32,26 @@ MAX_RETRY_SECONDS = 30.0
 class DBManagerServer:
     """Owns the gRPC server, the engine and the start-up thread."""
 
-    def __init__(self, settings: DBSettings, listen: str = "0.0.0.0:6789", connect_timeout: float = 5.0):
+    def __init__(
+        self,
+        settings: DBSettings,
+        listen: str = "0.0.0.0:6789",
+        connect_timeout: float = 5.0,
+        max_receive_bytes: int = MAX_RECEIVE_BYTES,
+    ):
         self.settings = settings
         self.connect_timeout = connect_timeout
         self.gate = StoreGate()
         self.ready = threading.Event()
         self._stopping = threading.Event()
         self.server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=16),
-            options=[
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ],
+            futures.ThreadPoolExecutor(max_workers=16), options=server_options(max_receive_bytes)
         )
-        api_pb2_grpc.add_DBManagerServicer_to_server(DBManagerServicer(self.gate), self.server)
-        health_pb2_grpc.add_HealthServicer_to_server(DatabaseHealthServicer(self.gate), self.server)
+        add_servicer(
+            self.server, api_pb2.DESCRIPTOR.services_by_name["DBManager"], DBManagerServicer(self.gate)
+        )
+        health = health_pb2.DESCRIPTOR.services_by_name["Health"]
+        add_servicer(self.server, health, DatabaseHealthServicer(self.gate))
         self.port = self.server.add_insecure_port(listen)
         if self.port == 0:
             raise OSError(f"cannot listen on {listen}")

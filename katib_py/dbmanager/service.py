@@ -1,23 +1,39 @@
-"""The DBManager gRPC servicer and the db-manager's gRPC health check."""
+"""The DBManager gRPC servicer and the db-manager's gRPC health check.
+
+What every backend can hold is checked before the database sees a row, so that MySQL/MariaDB,
+PostgreSQL and SQLite store the same rows: Katib's columns (`pkg/db/v1beta1/mysql/init.go`) are
+VARCHAR(255) names and a TEXT value (65,535 bytes in MySQL), PostgreSQL text holds no NUL, and
+a time must be a real one (years 1 to 9999 in UTC). A row that fails is refused by name, the
+rest of the request is stored, and the answer is INVALID_ARGUMENT, which the collector does not
+retry. Database errors are UNAVAILABLE only when the database is away or busy (a retry may
+succeed); a database that answers with a fault is INTERNAL.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from datetime import datetime
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import exc as sa_exc
 
-from katib_py.dbmanager.store import LogRow, ObservationStore
+from katib_py.dbmanager.store import LockTimeout, LogRow, ObservationStore
 from katib_py.kube import rfc3339
 from katib_py.proto import api_pb2, api_pb2_grpc
+from katib_py.proto.serving import abort
 
 log = logging.getLogger(__name__)
 
 HEALTH_SERVICE_NAMES = ("", "grpc.health.v1.Health")
+MAX_NAME_CHARACTERS = 255  # trial_name, metric_name: VARCHAR(255)
+MAX_VALUE_BYTES = 65_535  # value: TEXT in MySQL/MariaDB
+LISTED_REFUSALS = 10
+# sqlite3 reports a missing table or column as an OperationalError, as it does a locked database.
+_SQLITE_SCHEMA_FAULTS = ("no such table", "no such column", "has no column")
 
 R = TypeVar("R")
 
@@ -38,10 +54,17 @@ class StoreGate:
             return self._store
 
 
-def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
-    """End the RPC with `code` (grpc's abort always raises)."""
-    context.abort(code, message)
-    raise AssertionError("grpc.ServicerContext.abort returned")
+def status_of(exc: sa_exc.SQLAlchemyError) -> grpc.StatusCode:
+    """UNAVAILABLE when the database is away or busy; INVALID_ARGUMENT for data it refuses; else INTERNAL."""
+    if isinstance(exc, sa_exc.DataError):
+        return grpc.StatusCode.INVALID_ARGUMENT
+    if isinstance(exc, sa_exc.OperationalError) and any(f in str(exc.orig) for f in _SQLITE_SCHEMA_FAULTS):
+        return grpc.StatusCode.INTERNAL
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError):
+        return grpc.StatusCode.UNAVAILABLE
+    if isinstance(exc, sa_exc.TimeoutError | LockTimeout):  # pool exhausted, trial lock not granted
+        return grpc.StatusCode.UNAVAILABLE
+    return grpc.StatusCode.INTERNAL
 
 
 def _call(context: grpc.ServicerContext, gate: StoreGate, work: Callable[[ObservationStore], R]) -> R:
@@ -50,20 +73,80 @@ def _call(context: grpc.ServicerContext, gate: StoreGate, work: Callable[[Observ
         abort(context, grpc.StatusCode.UNAVAILABLE, "database not reachable yet")
     try:
         return work(store)
-    except SQLAlchemyError as exc:
-        log.warning("database error: %s", exc.__class__.__name__, exc_info=log.isEnabledFor(logging.DEBUG))
-        abort(context, grpc.StatusCode.UNAVAILABLE, f"database error: {exc.__class__.__name__}: {exc}"[:2000])
+    except sa_exc.SQLAlchemyError as exc:
+        code = status_of(exc)
+        log.warning(
+            "database error (%s): %s",
+            code.name,
+            exc.__class__.__name__,
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
+        abort(context, code, f"database error: {exc.__class__.__name__}: {exc}"[:2000])
 
 
-def rows_from_request(request: api_pb2.ReportObservationLogRequest) -> list[LogRow]:
-    """The request's metric logs as rows; logs with an empty timestamp are skipped, as in Katib."""
+def _short(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def name_fault(what: str, text: str) -> str | None:
+    """Why no backend can hold `text` in a VARCHAR(255) name column, or None."""
+    if len(text) > MAX_NAME_CHARACTERS:
+        return f"{what} is {len(text)} characters, over the {MAX_NAME_CHARACTERS} of its VARCHAR(255) column"
+    if "\x00" in text:
+        return f"{what} holds a NUL character, which PostgreSQL cannot store"
+    return None
+
+
+def value_fault(value: str) -> str | None:
+    """Why no backend can hold `value` in the TEXT value column, or None."""
+    size = len(value) if len(value) * 4 <= MAX_VALUE_BYTES else len(value.encode("utf-8"))
+    if size > MAX_VALUE_BYTES:
+        return f"value is {size} bytes, over the {MAX_VALUE_BYTES} of a MySQL TEXT column"
+    if "\x00" in value:
+        return "value holds a NUL character, which PostgreSQL cannot store"
+    return None
+
+
+def parse_time(what: str, text: str) -> datetime | str:
+    """The time as naive UTC, or why it is none (not RFC 3339, or outside years 1-9999 in UTC)."""
+    try:
+        return rfc3339.parse(text)
+    except (ValueError, OverflowError) as exc:
+        reason = str(exc) if "RFC 3339" in str(exc) else f"{_short(text)} is out of range ({exc})"
+        return f"{what}: {reason}"
+
+
+def rows_from_request(request: api_pb2.ReportObservationLogRequest) -> tuple[list[LogRow], list[str]]:
+    """The request's rows every backend can hold, and what is wrong with each of the others.
+
+    Logs with an empty timestamp are skipped, as in Katib.
+    """
     rows = []
-    for metric_log in request.observation_log.metric_logs:
-        if not metric_log.time_stamp:
+    refusals = []
+    for index, metric_log in enumerate(request.observation_log.metric_logs):
+        stamp, name, value = metric_log.time_stamp, metric_log.metric.name, metric_log.metric.value
+        if not stamp:
             continue
-        time = rfc3339.parse(metric_log.time_stamp)
-        rows.append(LogRow(time, metric_log.metric.name, metric_log.metric.value))
-    return rows
+        time = parse_time("time_stamp", stamp)
+        name_wrong, value_wrong = name_fault("metric name", name), value_fault(value)
+        if isinstance(time, str) or name_wrong or value_wrong:
+            faults = [f for f in (time if isinstance(time, str) else None, name_wrong, value_wrong) if f]
+            refusals.append(
+                f"metric_logs[{index}] (metric {_short(name)} at {_short(stamp)}): {'; '.join(faults)}"
+            )
+        else:
+            rows.append(LogRow(time, name, value))
+    return rows, refusals
+
+
+def refusal_message(total: int, stored: int, refusals: list[str]) -> str:
+    listed = "; ".join(refusals[:LISTED_REFUSALS])
+    more = f"; and {len(refusals) - LISTED_REFUSALS} more" if len(refusals) > LISTED_REFUSALS else ""
+    skipped = total - stored - len(refusals)
+    without = f" ({skipped} without a timestamp skipped)" if skipped else ""
+    return (
+        f"{len(refusals)} of {total} metric logs refused, the other {stored} stored{without}: {listed}{more}"
+    )
 
 
 class DBManagerServicer(api_pb2_grpc.DBManagerServicer):
@@ -75,23 +158,35 @@ class DBManagerServicer(api_pb2_grpc.DBManagerServicer):
     def ReportObservationLog(
         self, request: api_pb2.ReportObservationLogRequest, context: grpc.ServicerContext
     ) -> api_pb2.ReportObservationLogReply:
-        try:
-            rows = rows_from_request(request)
-        except ValueError as exc:
-            abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        fault = name_fault("trial name", request.trial_name)
+        if fault:
+            abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"{fault}: nothing of {_short(request.trial_name)} kept",
+            )
+        rows, refusals = rows_from_request(request)
         _call(context, self.gate, lambda store: store.report(request.trial_name, rows))
+        if refusals:
+            total = len(request.observation_log.metric_logs)
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, refusal_message(total, len(rows), refusals))
         return api_pb2.ReportObservationLogReply()
 
     def GetObservationLog(
         self, request: api_pb2.GetObservationLogRequest, context: grpc.ServicerContext
     ) -> api_pb2.GetObservationLogReply:
-        try:
-            start = rfc3339.parse(request.start_time) if request.start_time else None
-            end = rfc3339.parse(request.end_time) if request.end_time else None
-        except ValueError as exc:
-            abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        start = parse_time("start_time", request.start_time) if request.start_time else None
+        end = parse_time("end_time", request.end_time) if request.end_time else None
+        if isinstance(start, str) or isinstance(end, str):
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, start if isinstance(start, str) else str(end))
+        if name_fault("trial name", request.trial_name) or name_fault("metric name", request.metric_name):
+            return (
+                api_pb2.GetObservationLogReply()
+            )  # no row holds such a name (PostgreSQL would refuse a NUL)
         rows = _call(
-            context, self.gate, lambda store: store.get(request.trial_name, request.metric_name, start, end)
+            context,
+            self.gate,
+            lambda store: store.get(request.trial_name, request.metric_name, start, end),
         )
         reply = api_pb2.GetObservationLogReply()
         logs = reply.observation_log.metric_logs
@@ -105,7 +200,8 @@ class DBManagerServicer(api_pb2_grpc.DBManagerServicer):
     def DeleteObservationLog(
         self, request: api_pb2.DeleteObservationLogRequest, context: grpc.ServicerContext
     ) -> api_pb2.DeleteObservationLogReply:
-        _call(context, self.gate, lambda store: store.delete(request.trial_name))
+        if not name_fault("trial name", request.trial_name):  # else no row holds it: nothing to delete
+            _call(context, self.gate, lambda store: store.delete(request.trial_name))
         return api_pb2.DeleteObservationLogReply()
 
 
@@ -126,6 +222,6 @@ class DatabaseHealthServicer(health_pb2_grpc.HealthServicer):  # type: ignore[mi
             try:
                 store.ping()
                 status = health_pb2.HealthCheckResponse.SERVING
-            except SQLAlchemyError as exc:
+            except sa_exc.SQLAlchemyError as exc:
                 log.warning("health check: database does not answer: %s", exc.__class__.__name__)
         return health_pb2.HealthCheckResponse(status=status)

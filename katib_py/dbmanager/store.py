@@ -5,21 +5,53 @@ treated as already stored when the same trial already has a row with the same me
 time and value. The duplicate check is one indexed range query per request over
 (trial_name, metric_name IN request's metrics, time BETWEEN the request's first and last time).
 Rows repeated inside one request are all kept: only rows already in the table are dropped.
+
+Check and insert run under a per-trial lock, so that copies of a report arriving together (a
+retry racing the attempt it repeats, or reports through two db-manager replicas) cannot both
+find the rows missing: a PostgreSQL advisory lock or a MySQL/MariaDB `GET_LOCK` on a hash of the
+trial name (other trials are not held up), or SQLite's `BEGIN IMMEDIATE` (one writer at a time).
+Named locks rather than a unique key: Katib's table holds legitimate duplicate rows (its collector
+stores every untimed line at the zero time), which a unique index on Katib's columns would refuse
+to build, and Katib's own db-manager must keep writing to the table unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, delete, insert, select, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 
 from katib_py.dbmanager.schema import observation_logs
 
 T = observation_logs.c
+LOCK_WAIT_SECONDS = 60
+log = logging.getLogger(__name__)
+
+# PostgreSQL: a transaction-level advisory lock, released by the commit or rollback that ends the
+# work. MySQL/MariaDB: a named lock held by the session until released (after the commit).
+PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+MYSQL_LOCK = text("SELECT GET_LOCK(:key, :wait)")
+MYSQL_UNLOCK = text("SELECT RELEASE_LOCK(:key)")
+
+
+class LockTimeout(SQLAlchemyError):
+    """Another report of the same trial held the trial's lock for LOCK_WAIT_SECONDS."""
+
+
+def lock_key(dialect: str, trial_name: str) -> str | int:
+    """The trial's lock name: at most 64 characters for MySQL, a signed 64-bit number for PostgreSQL."""
+    digest = hashlib.sha256(trial_name.encode("utf-8")).digest()
+    if dialect == "postgresql":
+        return int.from_bytes(digest[:8], "big", signed=True)
+    return f"katib_py_trial_{digest.hex()[:40]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +92,17 @@ class ObservationStore:
         low = min(r.time for r in rows)
         high = max(r.time for r in rows)
         names = sorted({r.metric_name for r in rows})
-        with self.engine.begin() as connection:
+        with self._trial_locked(trial_name) as connection:
             stored = connection.execute(
-                select(T.metric_name, T.time, T.value).where(
+                select(T.metric_name, T.time, T.value, T.trial_name).where(
                     T.trial_name == trial_name,
                     T.metric_name.in_(names),
                     T.time >= low,
                     T.time <= high,
                 )
             ).all()
-            seen = {(name, time, value) for name, time, value in stored}
+            # Exact names: MySQL/MariaDB collations also return `T`'s rows for `t`, `Loss`'s for `loss`.
+            seen = {(name, time, value) for name, time, value, trial in stored if trial == trial_name}
             fresh = [
                 {"trial_name": trial_name, "time": r.time, "metric_name": r.metric_name, "value": r.value}
                 for r in rows
@@ -79,7 +112,42 @@ class ObservationStore:
                 connection.execute(insert(observation_logs), fresh[0])
             elif fresh:
                 connection.execute(insert(observation_logs), fresh)
+            connection.commit()
         return len(fresh)
+
+    @contextmanager
+    def _trial_locked(self, trial_name: str) -> Iterator[Connection]:
+        """A connection whose transaction no other report of `trial_name` runs beside; the caller commits.
+
+        The lock comes before the work's first read, so the work's snapshot (taken at that read in
+        MySQL's REPEATABLE READ, at each statement in PostgreSQL's READ COMMITTED) holds what the
+        last holder committed.
+        """
+        dialect = self.engine.dialect.name
+        key = lock_key(dialect, trial_name)
+        if dialect == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="READ COMMITTED") as connection:
+                connection.execute(PG_LOCK, {"key": key})
+                yield connection
+            return
+        with self.engine.connect() as connection:
+            if dialect != "mysql":  # SQLite: the database's write lock, from the start
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                yield connection
+                return
+            if connection.execute(MYSQL_LOCK, {"key": key, "wait": LOCK_WAIT_SECONDS}).scalar() != 1:
+                raise LockTimeout(
+                    f"trial {trial_name!r} stayed locked by another report for {LOCK_WAIT_SECONDS}s"
+                )
+            try:
+                yield connection
+            finally:
+                try:
+                    connection.rollback()  # nothing left to roll back after the caller's commit
+                    connection.execute(MYSQL_UNLOCK, {"key": key})
+                except SQLAlchemyError:
+                    log.warning("could not release the lock of trial %r: closing its connection", trial_name)
+                    connection.invalidate()  # the server drops a session's locks with the session
 
     def get(
         self,
@@ -88,8 +156,12 @@ class ObservationStore:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> list[LogRow]:
-        """Rows of a trial (one metric, or all when `metric_name` is empty), oldest first."""
-        query = select(T.time, T.metric_name, T.value).where(T.trial_name == trial_name)
+        """Rows of a trial (one metric, or all when `metric_name` is empty), oldest first.
+
+        Names are compared exactly here too: MySQL/MariaDB's default collations match `Loss` and
+        `loss ` for `loss`, where SQLite and PostgreSQL do not.
+        """
+        query = select(T.time, T.metric_name, T.value, T.trial_name).where(T.trial_name == trial_name)
         if metric_name:
             query = query.where(T.metric_name == metric_name)
         if start is not None:
@@ -98,7 +170,11 @@ class ObservationStore:
             query = query.where(T.time <= end)
         query = query.order_by(T.time, T.id)
         with self.engine.connect() as connection:
-            return [LogRow(time, name, value) for time, name, value in connection.execute(query)]
+            return [
+                LogRow(time, name, value)
+                for time, name, value, trial in connection.execute(query)
+                if trial == trial_name and (name == metric_name or not metric_name)
+            ]
 
     def delete(self, trial_name: str) -> int:
         """Remove every row of a trial (the Trial finalizer calls this)."""

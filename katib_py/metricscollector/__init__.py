@@ -10,8 +10,12 @@ Differences from Katib, on purpose:
 - The default TEXT filter reads names with `-`, `/`, `.`, signs, scientific notation, `nan`, `inf`;
   JSON values may be numbers or strings.
 - Early-stopping rules are checked on every report from startStep on, not only at startStep.
-- SIGTERM (a native sidecar being stopped) reads the rest of the file, reports it, and exits 0.
+- SIGTERM (a native sidecar being stopped) reads the rest of the file, reports it, and exits 0,
+  even when it arrives during start-up (see `katib_py.signals` for the `env --block-signal` launcher).
 - TensorFlow event files are read without TensorFlow, including tensorboardX (torch) files.
-- Memory stays bounded: the file is read in 1 MiB chunks and reading pauses while 50,000 metric
-  logs wait for db-manager.
+- Memory stays bounded: the file is read in 1 MiB chunks, a line over 1 MiB is skipped and counted,
+  and reading pauses while 50,000 metric logs wait for db-manager.
+- Filters run on RE2 (Katib's engine): time linear in the line, whatever the filter.
+- Rename-style log rotation is followed (the old file to its end, then the new one).
+- `-m` and `-f` take `\\;` for a `;` inside an item (Katib splits on every `;`).
 """

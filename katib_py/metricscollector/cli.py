@@ -3,7 +3,8 @@
 Flags are Go-style single-dash long names (`-s-db`, `-o-type`, `-stop-rule`, ...), exactly as the
 pod webhook passes them; `--name` and `-name=value` work too, as with Go's flag package.
 The kind comes from `-format` (TEXT or JSON: a log file); without `-format`, a directory path
-means TensorFlowEvent. `-kind` may say it explicitly.
+means TensorFlowEvent. `-kind` may say it explicitly. `-m` and `-f` are `;`-joined lists as in
+Katib, where `\\;` is a `;` inside an item (`katib_py.api.collector_flags.split_flag_list`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from katib_py.api.collector_flags import split_flag_list
 from katib_py.metricscollector.collector import Collector, CollectorConfig
 from katib_py.metricscollector.parse import compile_filters
 from katib_py.metricscollector.stoprules import parse_stop_rule
@@ -56,16 +58,18 @@ def register(subparsers: Any) -> None:
     )
     _flag(parser, "t", dest="trial_name", required=True, help="trial name")
     _flag(
-        parser, "m", dest="metric_names", required=True, help="metric names separated by ';', objective first"
+        parser,
+        "m",
+        dest="metric_names",
+        required=True,
+        help="metric names separated by ';' (a ';' in a name written '\\;'), objective first",
     )
     _flag(parser, "o-type", dest="objective_type", default="maximize", help="minimize | maximize")
     _flag(
         parser, "s-db", dest="db_manager", default="katib-db-manager.kubeflow:6789", help="db-manager address"
     )
     _flag(parser, "path", dest="path", default=None, help="metrics file, or event file directory")
-    _flag(
-        parser, "f", dest="filters", default="", help="TEXT filters (regexps with 2 groups) separated by ';'"
-    )
+    _flag(parser, "f", dest="filters", default="", help="TEXT filters (RE2, 2 groups) separated by ';'")
     _flag(parser, "format", dest="format", default=None, help="TEXT | JSON")
     _flag(
         parser, "kind", dest="kind", default=None, help="StdOut | File | TensorFlowEvent (default: inferred)"
@@ -104,9 +108,9 @@ def _kind(args: argparse.Namespace) -> str:
 def config_from_args(args: argparse.Namespace) -> CollectorConfig:
     kind = _kind(args)
     default_path = DEFAULT_TFEVENT_DIR if kind == "TFEVENT" else DEFAULT_FILE_PATH
-    filters = [f for f in args.filters.split(";") if f] if args.filters else []
+    filters = split_flag_list(args.filters)
     compile_filters(filters)  # fail fast on a bad filter
-    names = [n.strip() for n in args.metric_names.split(";") if n.strip()]
+    names = [n.strip() for n in split_flag_list(args.metric_names) if n.strip()]
     if not names:
         raise SystemExit("-m needs at least the objective metric name")
     return CollectorConfig(

@@ -88,9 +88,14 @@ class LineSource:
             self.mentions = text.mentions_metric
         self.kind = config.kind
         self.echo = config.echo
-        self.malformed = 0
+        self.unreadable = 0
         self.lines = 0
         self.read_any = False
+
+    @property
+    def malformed(self) -> int:
+        """Lines skipped: unreadable ones, and those too long to hold (LineTail.max_line_bytes)."""
+        return self.unreadable + self.tail.overlong
 
     def _convert(self, lines: list[tuple[int, str]]) -> list[tuple[str, str, str]]:
         if self.echo and lines:
@@ -102,11 +107,11 @@ class LineSource:
             try:
                 observations = self.parse(text)
             except MalformedLine:
-                self.malformed += 1
+                self.unreadable += 1
                 continue
             if not observations:
                 if self.kind == "TEXT" and "=" in text and self.mentions(text):
-                    self.malformed += 1
+                    self.unreadable += 1
                 continue
             untimed = ""
             for o in observations:

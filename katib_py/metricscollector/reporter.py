@@ -3,6 +3,12 @@
 Nothing is dropped while db-manager or its database is down: logs wait in `pending` (the
 collector stops reading the file when too many wait) and are sent again. A batch that was
 stored but whose reply was lost is sent again too; db-manager drops the rows it already holds.
+
+A request holds at most MAX_BATCH logs and MAX_REQUEST_BYTES, well under what db-manager accepts
+(64 MiB; Katib's collector sends the whole file in one request). When a server answers
+RESOURCE_EXHAUSTED all the same (a smaller limit on the way), the batch is halved; a single log
+that still does not fit is dropped with an error. INVALID_ARGUMENT means db-manager refused some
+rows and stored the others: the batch is not sent again.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from katib_py.proto import api_pb2, api_pb2_grpc
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 10_000
+MAX_REQUEST_BYTES = 4 << 20
 FIRST_RETRY_SECONDS = 0.2
 MAX_RETRY_SECONDS = 5.0
 MAX_MESSAGE_BYTES = 2**31 - 1
@@ -44,15 +51,31 @@ class Reporter:
         self.failures = 0
         self._next_try = 0.0
         self._delay = FIRST_RETRY_SECONDS
+        self.batch_bytes = MAX_REQUEST_BYTES
 
     def add(self, logs: Iterable[api_pb2.MetricLog]) -> None:
         self.pending.extend(logs)
+
+    def _next_batch(self) -> list[api_pb2.MetricLog]:
+        """The oldest pending logs that fit one request (at least one)."""
+        batch: list[api_pb2.MetricLog] = []
+        size = 0
+        for metric_log in islice(self.pending, MAX_BATCH):
+            size += metric_log.ByteSize() + 6  # the field's tag and length
+            if batch and size > self.batch_bytes:
+                break
+            batch.append(metric_log)
+        return batch
+
+    def _drop(self, count: int) -> None:
+        for _ in range(count):
+            self.pending.popleft()
 
     def try_flush(self, now: float | None = None) -> bool:
         """Send what is pending unless a retry is not due yet; True when nothing is left."""
         now = time.monotonic() if now is None else now
         while self.pending and now >= self._next_try:
-            batch = list(islice(self.pending, MAX_BATCH))
+            batch = self._next_batch()
             request = api_pb2.ReportObservationLogRequest(
                 trial_name=self.trial_name, observation_log=api_pb2.ObservationLog(metric_logs=batch)
             )
@@ -61,9 +84,16 @@ class Reporter:
             except grpc.RpcError as exc:
                 code = exc.code() if isinstance(exc, grpc.Call) else None
                 if code == grpc.StatusCode.INVALID_ARGUMENT:
-                    log.error("db-manager rejected %d metric logs: %s", len(batch), exc)
-                    for _ in batch:
-                        self.pending.popleft()
+                    log.error("db-manager refused metric logs of a batch of %d: %s", len(batch), exc)
+                    self._drop(len(batch))
+                    continue
+                if code == grpc.StatusCode.RESOURCE_EXHAUSTED and len(batch) > 1:
+                    self.batch_bytes = max(1, request.ByteSize() // 2)
+                    log.warning("a request of %d bytes was too large: sending halves", request.ByteSize())
+                    continue
+                if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    log.error("a metric log of %d bytes is too large to send: dropped", request.ByteSize())
+                    self._drop(1)
                     continue
                 self.failures += 1
                 log.warning(
@@ -72,8 +102,7 @@ class Reporter:
                 self._next_try = time.monotonic() + self._delay
                 self._delay = min(self._delay * 2, MAX_RETRY_SECONDS)
                 return False
-            for _ in batch:
-                self.pending.popleft()
+            self._drop(len(batch))
             self.sent += len(batch)
             self._delay = FIRST_RETRY_SECONDS
             self._next_try = 0.0

@@ -587,7 +587,8 @@ class KatibClient:
         """All metric logs of trial `name`, read from db-manager with GetObservationLog
         (a repeated `api_pb2.MetricLog`: `.time_stamp`, `.metric.name`, `.metric.value`)."""
         namespace = namespace or self.namespace
-        with grpc.insecure_channel(db_manager_address) as channel:
+        options = [("grpc.max_receive_message_length", 1 << 30)]  # a long trial's log exceeds 4 MiB
+        with grpc.insecure_channel(db_manager_address, options=options) as channel:
             stub = api_pb2_grpc.DBManagerStub(channel)
             try:
                 reply = stub.GetObservationLog(

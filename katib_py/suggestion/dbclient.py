@@ -7,6 +7,7 @@ import threading
 import grpc
 
 from katib_py.proto import api_pb2, api_pb2_grpc
+from katib_py.proto.serving import MAX_SEND_BYTES
 
 TIMEOUT_SECONDS = 10.0
 
@@ -25,7 +26,10 @@ class ObservationLogClient:
         with self._lock:
             channel = self._channels.get(address)
             if channel is None:
-                channel = grpc.insecure_channel(address)
+                # A trial's log may pass gRPC's default 4 MiB; db-manager sends up to MAX_SEND_BYTES.
+                channel = grpc.insecure_channel(
+                    address, options=[("grpc.max_receive_message_length", MAX_SEND_BYTES)]
+                )
                 self._channels[address] = channel
         return api_pb2_grpc.DBManagerStub(channel)  # type: ignore[no-untyped-call]  # generated
 

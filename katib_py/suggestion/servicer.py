@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import NoReturn
 
 import grpc
 from google.protobuf.message import DecodeError
 
 from katib_py.api.algorithms import MAX_PARALLEL_TRIALS
 from katib_py.proto import api_pb2, api_pb2_grpc, wire_pb2
+from katib_py.proto.serving import abort as _abort
 from katib_py.suggestion.algorithm import (
     END_REACHED_SETTING,
     EarlyStoppingAlgorithm,
@@ -21,11 +21,6 @@ from katib_py.suggestion.algorithm import (
 from katib_py.suggestion.history import TrialConverter
 
 log = logging.getLogger(__name__)
-
-
-def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
-    context.abort(code, message)
-    raise AssertionError("unreachable: context.abort raises")
 
 
 class SuggestionServicer(api_pb2_grpc.SuggestionServicer):

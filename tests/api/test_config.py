@@ -187,7 +187,10 @@ def test_default_config_early_stopping_and_collectors() -> None:
     kinds = [m.kind for m in cfg.runtime.metrics_collectors]
     assert kinds == ["StdOut", "File", "TensorFlowEvent"]
     for m in cfg.runtime.metrics_collectors:
-        assert (m.image, m.command) == (KATIB_PY_IMAGE, ["katib-py", "metrics-collector"])
+        assert (m.image, m.command) == (
+            KATIB_PY_IMAGE,
+            ["env", "--block-signal=TERM", "katib-py", "metrics-collector"],
+        )
     assert cfg.metrics_collector("PrometheusMetric") is None
 
 

@@ -194,7 +194,7 @@ def test_stdout_sidecar_labels_env_volumes() -> None:
     car = sidecar(out)
     assert car["name"] == "metrics-logger-and-collector"
     assert car["image"] == CONFIG.metrics_collector("StdOut").image  # type: ignore[union-attr]
-    assert car["command"] == ["katib-py", "metrics-collector"]
+    assert car["command"] == ["env", "--block-signal=TERM", "katib-py", "metrics-collector"]
     assert car["args"] == [
         "-t", "exp-x7k2", "-m", "accuracy;loss;f1", "-o-type", "maximize", "-s-db", DB,
         "-path", "/var/log/katib/metrics.log", "-format", "TEXT",

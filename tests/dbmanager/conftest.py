@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import socket
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +16,7 @@ import grpc
 import psycopg
 import pymysql
 import pytest
-from grpc_health.v1 import health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from katib_py.dbmanager.server import DBManagerServer
 from katib_py.dbmanager.settings import DBSettings, load
@@ -117,3 +121,67 @@ def mariadb_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture(name="wait_for")
 def wait_for_fixture() -> object:
     return wait_for
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class DBManagerProcess:
+    """`katib-py db-manager` as a process, and a channel to it that sends and receives any size."""
+
+    proc: subprocess.Popen[bytes]
+    channel: grpc.Channel
+    stub: api_pb2_grpc.DBManagerStub
+
+    def serving(self) -> bool:
+        reply = health_pb2_grpc.HealthStub(self.channel).Check(health_pb2.HealthCheckRequest(), timeout=30)
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+    def answers(self) -> bool:
+        try:
+            return self.serving()
+        except grpc.RpcError:
+            return False
+
+    def peak_rss_kib(self) -> int:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def db_manager_process() -> Iterator[Callable[[str], DBManagerProcess]]:
+    """db_manager_process(url): db-manager started as its own process, serving; killed after the test."""
+    started: list[DBManagerProcess] = []
+
+    def start(url: str) -> DBManagerProcess:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        cmd = [
+            sys.executable,
+            "-m",
+            "katib_py.cli",
+            "db-manager",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--db-url",
+            url,
+        ]
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        channel = grpc.insecure_channel(
+            f"127.0.0.1:{port}", options=[("grpc.max_receive_message_length", -1)]
+        )
+        served = DBManagerProcess(proc, channel, api_pb2_grpc.DBManagerStub(channel))
+        started.append(served)
+        deadline = time.monotonic() + 60
+        while not served.answers():
+            assert proc.poll() is None and time.monotonic() < deadline, "db-manager did not start"
+            time.sleep(0.2)
+        return served
+
+    yield start
+    for served in started:
+        served.channel.close()
+        served.proc.kill()
+        served.proc.wait(10)

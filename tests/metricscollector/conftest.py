@@ -167,6 +167,42 @@ def collector(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
             proc.wait(10)
 
 
+PEAK_RSS = """
+import resource, signal, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+code = child.wait()
+print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+@pytest.fixture
+def measured_collector(tmp_path: Path) -> Callable[..., tuple[int, int]]:
+    """measured_collector(flags, until): run the collector until `until()` holds, SIGTERM it, and
+    return its exit status and peak RSS in KiB (read by a parent process once it has exited)."""
+    (tmp_path / "peak.py").write_text(PEAK_RSS)
+
+    def run(flags: list[str], until: Callable[[], bool]) -> tuple[int, int]:
+        cmd = [sys.executable, str(tmp_path / "peak.py"), sys.executable, "-m", "katib_py.cli"]
+        proc = subprocess.Popen(
+            [*cmd, "metrics-collector", *flags],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            wait_until(until, 120)
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=120)
+        finally:
+            proc.kill()
+        code, peak = out.split()
+        return int(code), int(peak)
+
+    return run
+
+
 def wait_until(predicate: Callable[[], bool], seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

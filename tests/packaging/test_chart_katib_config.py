@@ -61,7 +61,12 @@ def test_values_reach_katib_config() -> None:
     assert config.suggestion("random") is None  # only the listed algorithms
     collector = config.metrics_collector("File")
     assert collector is not None
-    assert collector.command == ["/opt/katib-py/bin/katib-py", "metrics-collector"]
+    assert collector.command == [
+        "env",
+        "--block-signal=TERM",
+        "/opt/katib-py/bin/katib-py",
+        "metrics-collector",
+    ]
     assert collector.resources["requests"]["cpu"] == "10m"
     raw = yaml.safe_load(katib_config_text(values))
     assert raw["apiVersion"] == "config.kubeflow.org/v1beta1" and raw["kind"] == "KatibConfig"

@@ -6,16 +6,17 @@ kinds the pod webhook injects (`AutoInjectMetricsCollectorList` in
 (`GetMetricsCollectorConfigData` in `pkg/util/v1beta1/katibconfig/config.go`); File needs an
 absolute file path and TEXT or JSON (no filter with JSON); TensorFlowEvent an absolute directory;
 PrometheusMetric a positive port and a path starting with `/`; Custom its container. Katib returns
-before the filters for StdOut, the most used kind; here every filter is compiled and must have two
-groups (metric name, then value), StdOut included. `None`, Katib's name for `Push` before v0.18,
-is accepted.
+before the filters for StdOut, the most used kind; here every filter is compiled by the collector's
+own engine (RE2, `katib_py.api.collector_flags`) and must have two groups (metric name, then
+value), StdOut included, so admission accepts exactly the filters the collector can run. `None`,
+Katib's name for `Push` before v0.18, is accepted.
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
 
+from katib_py.api.collector_flags import FilterError, compile_filter
 from katib_py.api.config import KatibConfig
 from katib_py.api.models import CollectorKind, FileFormat, FileSystemKind, MetricsCollectorSpec
 from katib_py.api.validation._errors import Add, FieldError
@@ -117,15 +118,6 @@ def validate_metrics_collector(mc: MetricsCollectorSpec | None, cfg: KatibConfig
     for j, flt in enumerate((source.filter.metrics_format if source and source.filter else None) or []):
         fpath = f"{spath}.filter.metricsFormat[{j}]"
         try:
-            compiled = re.compile(flt)
-        except re.error as exc:
-            add(FieldError(fpath, f"invalid filter {flt!r}: {exc}"))
-            continue
-        if compiled.groups < 2:
-            add(
-                FieldError(
-                    fpath,
-                    f"two top subexpressions are required (metric name, then value); {flt!r} has "
-                    f"{compiled.groups}",
-                )
-            )
+            compile_filter(flt)
+        except FilterError as exc:
+            add(FieldError(fpath, str(exc)))
