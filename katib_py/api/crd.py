@@ -65,6 +65,13 @@ PRINTER_COLUMNS: dict[str, list[dict[str, Any]]] = {
             "description": "latest value of the best trial's first (objective) metric",
             "jsonPath": ".status.currentOptimalTrial.observation.metrics[0].latest",
         },
+        {
+            "name": "Max Duration",
+            "type": "integer",
+            "description": "the time budget in seconds (katib-py: spec.maxDurationSeconds)",
+            "jsonPath": ".spec.maxDurationSeconds",
+            "priority": 1,
+        },
         _AGE,
     ],
     "Suggestion": [
@@ -73,7 +80,17 @@ PRINTER_COLUMNS: dict[str, list[dict[str, Any]]] = {
         {"name": "Assigned", "type": "integer", "jsonPath": ".status.suggestionCount"},
         _AGE,
     ],
-    "Trial": [*_CONDITION_COLUMNS, _AGE],
+    "Trial": [
+        *_CONDITION_COLUMNS,
+        {
+            "name": "Timeout",
+            "type": "integer",
+            "description": "seconds the trial may run (katib-py: spec.timeoutSeconds)",
+            "jsonPath": ".spec.timeoutSeconds",
+            "priority": 1,
+        },
+        _AGE,
+    ],
 }
 
 

@@ -315,6 +315,10 @@ class ExperimentSpec(KatibModel):
     metrics_collector_spec: MetricsCollectorSpec | None = None
     nas_config: NasConfig | None = None
     resume_policy: str | None = None
+    # katib-py additions (README "Differences from Katib"; kubeflow/katib#1151): a wall-clock budget
+    # for the experiment from status.startTime, and a timeout each trial gets as spec.timeoutSeconds.
+    max_duration_seconds: int | None = None
+    trial_timeout_seconds: int | None = None
 
 
 class OptimalTrial(KatibModel):
@@ -405,6 +409,8 @@ class TrialSpec(KatibModel):
     success_condition: str | None = None
     failure_condition: str | None = None
     labels: dict[str, str] | None = None
+    # katib-py addition: from the experiment's spec.trialTimeoutSeconds.
+    timeout_seconds: int | None = None
 
 
 class TrialStatus(KatibModel):

@@ -9,6 +9,7 @@ Suggestion holds, by name, so creating twice is harmless (409) and nothing is ev
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from katib_py.api.models import Experiment, Suggestion, Trial
 from katib_py.api.resources import EXPERIMENTS, SUGGESTIONS, TRIALS
@@ -83,9 +84,17 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     summary = es.summarize_trials(exp, trials)
     status = summary.status
     end_reached = ss.suggestion_end_reached(suggestion, _live_names(trials))
-    if trials or end_reached:
+    deadline = es.duration_deadline(exp)
+    left = None if deadline is None else (deadline - datetime.now(UTC)).total_seconds()
+    spent = left is not None and left <= 0
+    if trials or end_reached or spent:
         status = es.next_condition(
-            exp, status, goal_reached=summary.goal_reached, suggestion_end_reached=end_reached, now=now
+            exp,
+            status,
+            goal_reached=summary.goal_reached,
+            suggestion_end_reached=end_reached,
+            now=now,
+            duration_spent=spent,
         )
     exp.status = status
     requeue: float | None = None
@@ -94,6 +103,8 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
             exp.status = es.mark_failed(exp, es.REASON_FAILED, es.MSG_SUGGESTION_FAILED, now)
         else:
             requeue = await _reconcile_trials(ctx, body, exp, trials, suggestion_body, suggestion)
+            if left is not None:  # come back when the time budget runs out
+                requeue = left if requeue is None else min(requeue, left)
     written = await _write(ctx, body, exp.status.dump(), now)
     if written and es.is_completed(exp):
         if es.is_succeeded(exp):
@@ -130,7 +141,7 @@ async def _reconcile_completed(
         if ts.is_active(trial) and not (trial.metadata and trial.metadata.deletion_timestamp):
             await ctx.write_status(TRIALS, "trials", trial_body, ts.mark_killed(trial, now).dump())
     policy = es.resume_policy(exp)
-    if es.should_restart(exp):
+    if es.should_restart(exp, datetime.now(UTC)):
         if policy == es.RESUME_FROM_VOLUME and suggestion_body is not None:
             suggestion = Suggestion.load(suggestion_body)
             await ctx.write_status(

@@ -115,13 +115,14 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
         if created is not None:
             ctx.cache.observe(cache_kind, created)
             ctx.events.emit(body, "JobCreated", f"Job {name} has been created")
-        return None
+        return _time_left(trial)  # a job that never changes must still time out
 
     if ts.is_early_stopped(trial) and not ts.is_observation_available(trial):
         body = await _update_observation(ctx, body, trial)
         trial = Trial.load(body)
     if completed:
-        retain = bool(trial.spec and trial.spec.retain_run)
+        # A timed-out job must stop, and deleting it is the one way that works for every kind.
+        retain = bool(trial.spec and trial.spec.retain_run) and not ts.is_timed_out(trial)
         deleting = bool((job.get("metadata") or {}).get("deletionTimestamp"))
         if (
             not retain
@@ -137,8 +138,16 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     outcome = evaluate_job_status(
         job, spec.success_condition or "", spec.failure_condition or "", trial_running=ts.is_running(trial)
     )
+    left = _time_left(trial)
+    finished = outcome is not None and outcome.state in (ts.JOB_SUCCEEDED, ts.JOB_FAILED)
+    if left is not None and left <= 0 and not finished:
+        await _write(ctx, body, ts.mark_timed_out(trial, now).dump())
+        message = ts.MSG_TIMED_OUT.format(seconds=spec.timeout_seconds)
+        ctx.events.emit(body, ts.REASON_TIMED_OUT, message, warning=True)
+        ctx.metrics.trial_failed.labels(namespace).inc()
+        return 0.0  # go on to delete the job
     if outcome is None:
-        return None
+        return left
     if outcome.state == ts.JOB_SUCCEEDED:
         body = await _update_observation(ctx, body, trial)
         trial = Trial.load(body)
@@ -179,7 +188,13 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
         }.get(transition.event_reason)
         if counter is not None:
             counter.labels(namespace).inc()
-    return None
+    return None if finished else left
+
+
+def _time_left(trial: Trial) -> float | None:
+    """Seconds until the trial's timeout (katib-py's spec.timeoutSeconds), None without one."""
+    deadline = ts.timeout_deadline(trial)
+    return None if deadline is None else max(0.0, (deadline - datetime.now(UTC)).total_seconds())
 
 
 def _controller_uid(obj: Obj) -> str | None:

@@ -13,6 +13,7 @@ oscillation). The best trial is chosen by `katib_py.core.optimal_trial`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from katib_py.api.models import Condition, Experiment, ExperimentStatus, Trial
 from katib_py.core import trial_status as ts
@@ -25,6 +26,7 @@ from katib_py.core.conditions import (
     set_condition,
 )
 from katib_py.core.optimal_trial import best_trial, goal_reached, optimal_trial_status
+from katib_py.kube.rfc3339 import parse_time
 
 CREATED = "Created"
 RUNNING = "Running"
@@ -38,6 +40,7 @@ REASON_RESTARTING = "ExperimentRestarting"
 REASON_GOAL_REACHED = "ExperimentGoalReached"
 REASON_MAX_TRIALS_REACHED = "ExperimentMaxTrialsReached"
 REASON_SUGGESTION_END_REACHED = "ExperimentSuggestionEndReached"
+REASON_MAX_DURATION_REACHED = "ExperimentMaxDurationReached"
 REASON_FAILED = "ExperimentFailed"
 
 MSG_CREATED = "Experiment is created"
@@ -48,6 +51,7 @@ MSG_MAX_FAILED = "Experiment has failed because max failed count has reached"
 MSG_MAX_TRIALS = "Experiment has succeeded because max trial count has reached"
 MSG_SUGGESTION_END = "Experiment has succeeded because suggestion service has reached the end"
 MSG_SUGGESTION_FAILED = "Suggestion has failed"
+MSG_MAX_DURATION = "Experiment has succeeded because its max duration of {seconds} seconds has passed"
 
 RESUME_NEVER = "Never"
 RESUME_LONG_RUNNING = "LongRunning"
@@ -91,21 +95,34 @@ def resume_policy(exp: Experiment) -> str:
 
 
 def is_restartable(exp: Experiment) -> bool:
-    """Only an experiment that ran out of trials and keeps its suggestion state may resume."""
-    return is_completed_with_reason(exp, REASON_MAX_TRIALS_REACHED) and resume_policy(exp) in (
-        RESUME_LONG_RUNNING,
-        RESUME_FROM_VOLUME,
+    """Only an experiment that ran out of trials (or of time) and keeps its suggestion state may resume."""
+    out_of_budget = is_completed_with_reason(exp, REASON_MAX_TRIALS_REACHED) or is_completed_with_reason(
+        exp, REASON_MAX_DURATION_REACHED
     )
+    return out_of_budget and resume_policy(exp) in (RESUME_LONG_RUNNING, RESUME_FROM_VOLUME)
 
 
-def should_restart(exp: Experiment) -> bool:
-    """A completed experiment restarts when it is restartable and maxTrialCount now exceeds its trials.
+def duration_deadline(exp: Experiment) -> datetime | None:
+    """When the experiment's time budget (spec.maxDurationSeconds from status.startTime) runs out."""
+    seconds = exp.spec.max_duration_seconds if exp.spec else None
+    started = parse_time(exp.status.start_time if exp.status else None)
+    if seconds is None or started is None:
+        return None
+    return started + timedelta(seconds=seconds)
+
+
+def should_restart(exp: Experiment, current_time: datetime) -> bool:
+    """A completed experiment restarts when it is restartable and the budget it ran out of was raised:
+    maxTrialCount now exceeds its trials, or maxDurationSeconds now ends after `current_time`.
 
     Katib also restarts any completed experiment without maxTrialCount that has trials, which makes
     it flip between Restarting and Succeeded on every reconcile; we do not.
     """
     if not is_completed(exp) or not is_restartable(exp):
         return False
+    if is_completed_with_reason(exp, REASON_MAX_DURATION_REACHED):
+        deadline = duration_deadline(exp)
+        return deadline is None or deadline > current_time
     max_trials = exp.spec.max_trial_count if exp.spec else None
     trials = (exp.status.trials if exp.status else None) or 0
     return max_trials is not None and max_trials > trials
@@ -209,11 +226,19 @@ def summarize_trials(exp: Experiment, trials: list[Trial]) -> TrialsSummary:
 
 
 def next_condition(
-    exp: Experiment, status: ExperimentStatus, *, goal_reached: bool, suggestion_end_reached: bool, now: str
+    exp: Experiment,
+    status: ExperimentStatus,
+    *,
+    goal_reached: bool,
+    suggestion_end_reached: bool,
+    now: str,
+    duration_spent: bool = False,
 ) -> ExperimentStatus:
     """UpdateExperimentStatusCondition on a counted status (first rule that applies wins).
 
-    completed counts MetricsUnavailable trials, and so does failed, as in Katib.
+    completed counts MetricsUnavailable trials, and so does failed, as in Katib. A spent time budget
+    (katib-py's maxDurationSeconds) comes after Katib's own rules: a goal reached or a failure in the
+    same pass is the truer reason.
     """
     out = status.model_copy(deep=True)
     spec = exp.spec
@@ -229,6 +254,10 @@ def next_condition(
         _mark_completed(out, FAILED, REASON_FAILED, MSG_MAX_FAILED, now)
     elif max_trials is not None and completed >= max_trials:
         _mark_completed(out, SUCCEEDED, REASON_MAX_TRIALS_REACHED, MSG_MAX_TRIALS, now)
+    elif duration_spent:
+        seconds = spec.max_duration_seconds if spec else None
+        message = MSG_MAX_DURATION.format(seconds=seconds)
+        _mark_completed(out, SUCCEEDED, REASON_MAX_DURATION_REACHED, message, now)
     elif suggestion_end_reached and active == 0:
         _mark_completed(out, SUCCEEDED, REASON_SUGGESTION_END_REACHED, MSG_SUGGESTION_END, now)
     else:

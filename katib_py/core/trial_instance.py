@@ -57,6 +57,8 @@ def build_trial(exp: Experiment, assignment: TrialAssignment, template_text: str
         if template.success_condition and template.failure_condition:
             trial_spec["successCondition"] = template.success_condition
             trial_spec["failureCondition"] = template.failure_condition
+    if spec.trial_timeout_seconds is not None:
+        trial_spec["timeoutSeconds"] = spec.trial_timeout_seconds
     if spec.metrics_collector_spec is not None:
         trial_spec["metricsCollector"] = spec.metrics_collector_spec.dump()
     if assignment.labels:

@@ -11,10 +11,11 @@ forever.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from katib_py.api.models import Condition, Trial, TrialStatus
 from katib_py.core.conditions import FALSE, TRUE, get_condition, has_condition, set_condition
+from katib_py.kube.rfc3339 import parse_time
 
 CREATED = "Created"
 RUNNING = "Running"
@@ -31,6 +32,7 @@ REASON_FAILED = "TrialFailed"
 REASON_METRICS_UNAVAILABLE = "MetricsUnavailable"
 REASON_KILLED = "ExperimentCompleted"
 REASON_EARLY_STOPPED = "TrialEarlyStopped"
+REASON_TIMED_OUT = "TrialTimedOut"
 
 MSG_CREATED = "Trial is created"
 MSG_RUNNING = "Trial is running"
@@ -38,6 +40,7 @@ MSG_SUCCEEDED = "Trial has succeeded"
 MSG_FAILED = "Trial has failed"
 MSG_METRICS_UNAVAILABLE = "Metrics are not available"
 MSG_KILLED = "Trial is killed because its experiment has completed"
+MSG_TIMED_OUT = "Trial has failed because it ran longer than its timeout of {seconds} seconds"
 
 # Job states, as evaluated from the job object by the success/failure expressions.
 JOB_RUNNING = "Running"
@@ -131,6 +134,29 @@ def mark_killed(trial: Trial, now: str) -> TrialStatus:
     """Killed because the experiment ended (in Katib `MarkTrialStatusKilled` has no caller)."""
     status = _status(trial)
     _mark_terminal(status, KILLED, REASON_KILLED, MSG_KILLED, now)
+    return status
+
+
+def timeout_deadline(trial: Trial) -> datetime | None:
+    """When the trial's spec.timeoutSeconds (katib-py) runs out, counted from status.startTime, so
+    that time spent Pending (image pulls, scheduling) counts too, as Job's activeDeadlineSeconds."""
+    seconds = trial.spec.timeout_seconds if trial.spec else None
+    started = parse_time(trial.status.start_time if trial.status else None)
+    if seconds is None or started is None:
+        return None
+    return started + timedelta(seconds=seconds)
+
+
+def is_timed_out(trial: Trial) -> bool:
+    cond = get_condition(_conds(trial), FAILED)
+    return cond is not None and cond.status == TRUE and cond.reason == REASON_TIMED_OUT
+
+
+def mark_timed_out(trial: Trial, now: str) -> TrialStatus:
+    """Failed with reason TrialTimedOut: the job is then deleted whatever the kind (and retainRun)."""
+    status = _status(trial)
+    seconds = trial.spec.timeout_seconds if trial.spec else None
+    _mark_terminal(status, FAILED, REASON_TIMED_OUT, MSG_TIMED_OUT.format(seconds=seconds), now)
     return status
 
 

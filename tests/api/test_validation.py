@@ -1147,7 +1147,8 @@ def test_update_of_other_fields_is_forbidden(base: Raw) -> None:
     base["spec"]["algorithm"]["algorithmName"] = "tpe"
     base["spec"]["objective"]["goal"] = 0.5
     assert _update(base, old) == [
-        "spec: Forbidden: only spec.parallelTrialCount, spec.maxTrialCount and spec.maxFailedTrialCount are "
+        "spec: Forbidden: only spec.parallelTrialCount, spec.maxTrialCount, spec.maxFailedTrialCount, "
+        "spec.maxDurationSeconds and spec.trialTimeoutSeconds are "
         "editable (changed: spec.algorithm, spec.objective)"
     ]
 
@@ -1162,7 +1163,8 @@ def test_an_object_stored_without_defaults_is_repaired_by_its_next_update(base: 
     assert _update(base, old) == []
     base["spec"]["algorithm"]["algorithmName"] = "tpe"
     assert _update(base, old) == [
-        "spec: Forbidden: only spec.parallelTrialCount, spec.maxTrialCount and spec.maxFailedTrialCount are "
+        "spec: Forbidden: only spec.parallelTrialCount, spec.maxTrialCount, spec.maxFailedTrialCount, "
+        "spec.maxDurationSeconds and spec.trialTimeoutSeconds are "
         "editable (changed: spec.algorithm)"
     ]
 
@@ -1201,4 +1203,45 @@ def test_restart_of_failed_experiment_is_refused(base: Raw) -> None:
     base["spec"]["resumePolicy"] = "LongRunning"
     old = _stored(base, condition="Failed", reason="ExperimentFailed", trials=4)
     base["spec"]["maxTrialCount"] = 10
+    assert [e.split(":")[0] for e in _update(base, old)] == ["spec.resumePolicy"]
+
+
+# ---------------------------------------------------------------- katib-py's time budgets
+
+
+@pytest.mark.parametrize("field", ["maxDurationSeconds", "trialTimeoutSeconds"])
+@pytest.mark.parametrize("value", [0, -5])
+def test_time_budgets_must_be_positive(base: Raw, field: str, value: int) -> None:
+    base["spec"][field] = value
+    assert [str(e) for e in errors_of(base)] == [
+        f"spec.{field}: must be a number of seconds greater than 0, got {value}"
+    ]
+
+
+def test_time_budgets_are_accepted(base: Raw) -> None:
+    base["spec"]["maxDurationSeconds"] = 3600
+    base["spec"]["trialTimeoutSeconds"] = 60
+    assert errors_of(base) == []
+
+
+def test_time_budgets_may_change_while_running(base: Raw) -> None:
+    old = _stored(base, condition="Running", trials=2)
+    base["spec"]["maxDurationSeconds"] = 7200
+    base["spec"]["trialTimeoutSeconds"] = 30
+    assert _update(base, old) == []
+
+
+@pytest.mark.parametrize("policy", ["LongRunning", "FromVolume"])
+def test_restart_by_raising_the_max_duration_is_allowed(base: Raw, policy: str) -> None:
+    base["spec"]["resumePolicy"] = policy
+    base["spec"]["maxDurationSeconds"] = 60
+    old = _stored(base, condition="Succeeded", reason="ExperimentMaxDurationReached", trials=3)
+    base["spec"]["maxDurationSeconds"] = 600
+    assert _update(base, old) == []
+
+
+def test_restart_by_raising_the_max_duration_needs_a_resume_policy(base: Raw) -> None:
+    base["spec"]["maxDurationSeconds"] = 60
+    old = _stored(base, condition="Succeeded", reason="ExperimentMaxDurationReached", trials=3)
+    base["spec"]["maxDurationSeconds"] = 600
     assert [e.split(":")[0] for e in _update(base, old)] == ["spec.resumePolicy"]

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from katib_py.api.models import Condition
+from katib_py.api.models import Condition, Trial
 from katib_py.core import trial_status as ts
 from katib_py.core.conditions import get_condition, set_condition
 
@@ -106,3 +106,32 @@ def test_killed_keeps_running_reason() -> None:
     assert conds[-1].type == "Killed" and conds[-1].reason == "ExperimentCompleted"
     running = get_condition(conds, "Running")
     assert running is not None and running.status == "False" and running.reason == "r"
+
+
+# ---------------------------------------------------------------- katib-py's trial timeout
+
+
+def _timed(seconds: int | None) -> Trial:
+    t = trial("t", "running")
+    assert t.spec is not None and t.status is not None
+    t.spec.timeout_seconds = seconds
+    t.status.start_time = T0
+    return t
+
+
+def test_timeout_deadline_counts_from_the_trial_start() -> None:
+    assert ts.timeout_deadline(_timed(None)) is None
+    assert ts.timeout_deadline(_timed(30)) == datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)
+
+
+def test_a_timed_out_trial_is_failed_with_its_reason() -> None:
+    t = _timed(30)
+    t.status = ts.mark_timed_out(t, T2)
+    failed = get_condition(t.status.conditions, "Failed")
+    assert failed is not None and failed.reason == "TrialTimedOut"
+    assert failed.message == "Trial has failed because it ran longer than its timeout of 30 seconds"
+    running = get_condition(t.status.conditions, "Running")
+    assert running is not None and running.status == "False"
+    assert ts.is_failed(t) and ts.is_completed(t) and ts.is_timed_out(t)
+    assert t.status.completion_time == T2
+    assert not ts.is_timed_out(trial("f", "failed"))  # the job's own failure is not a timeout

@@ -1,7 +1,11 @@
+from datetime import UTC, datetime, timedelta
+
 from katib_py.api.models import ExperimentStatus
 from katib_py.core import experiment_status as es
 
 from .core_factories import T1, T2, experiment, trial
+
+NOW = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)  # 29 s after T1
 
 
 def _conditions(status: ExperimentStatus) -> list[tuple[str | None, str | None, str | None]]:
@@ -142,13 +146,14 @@ def _completed(exp, reason="ExperimentMaxTrialsReached", trials=3):  # type: ign
 
 def test_restart_only_when_restartable_and_max_raised() -> None:
     """Section 0, item 4: no restart oscillation when maxTrialCount is unset."""
-    assert not es.should_restart(_completed(experiment(resumePolicy="LongRunning")))
-    assert not es.should_restart(_completed(experiment(maxTrialCount=5)))  # Never
-    assert not es.should_restart(_completed(experiment(maxTrialCount=3, resumePolicy="LongRunning")))
-    assert es.should_restart(_completed(experiment(maxTrialCount=5, resumePolicy="LongRunning")))
-    assert es.should_restart(_completed(experiment(maxTrialCount=5, resumePolicy="FromVolume")))
+    assert not es.should_restart(_completed(experiment(resumePolicy="LongRunning")), NOW)
+    assert not es.should_restart(_completed(experiment(maxTrialCount=5)), NOW)  # Never
+    assert not es.should_restart(_completed(experiment(maxTrialCount=3, resumePolicy="LongRunning")), NOW)
+    assert es.should_restart(_completed(experiment(maxTrialCount=5, resumePolicy="LongRunning")), NOW)
+    assert es.should_restart(_completed(experiment(maxTrialCount=5, resumePolicy="FromVolume")), NOW)
     assert not es.should_restart(
-        _completed(experiment(maxTrialCount=5, resumePolicy="LongRunning"), reason="ExperimentGoalReached")
+        _completed(experiment(maxTrialCount=5, resumePolicy="LongRunning"), reason="ExperimentGoalReached"),
+        NOW,
     )
 
 
@@ -170,3 +175,70 @@ def test_mark_failed_sets_running_false() -> None:
         ("Running", "False", "ExperimentRunning"),
         ("Failed", "True", "ExperimentFailed"),
     ]
+
+
+# ---------------------------------------------------------------- katib-py's time budget
+
+
+def _started(exp, at=T1):  # type: ignore[no-untyped-def]
+    exp.status = es.mark_created(exp, at)
+    return exp
+
+
+def test_duration_deadline_counts_from_start_time() -> None:
+    assert es.duration_deadline(_started(experiment())) is None
+    assert es.duration_deadline(experiment(maxDurationSeconds=10)) is None  # not started yet
+    deadline = es.duration_deadline(_started(experiment(maxDurationSeconds=10)))
+    assert deadline == datetime(2026, 1, 1, 0, 0, 11, tzinfo=UTC)
+
+
+def test_a_spent_duration_succeeds_with_its_own_reason_and_message() -> None:
+    exp = _started(experiment(maxDurationSeconds=10, maxTrialCount=9))
+    status = es.summarize_trials(exp, [trial("a", "running"), trial("b", "succeeded", loss="0.4")]).status
+    out = es.next_condition(
+        exp, status, goal_reached=False, suggestion_end_reached=False, now=T2, duration_spent=True
+    )
+    assert _conditions(out)[-1] == ("Succeeded", "True", "ExperimentMaxDurationReached")
+    assert (out.conditions or [])[-1].message == (
+        "Experiment has succeeded because its max duration of 10 seconds has passed"
+    )
+
+
+def test_goal_and_failures_win_over_a_spent_duration() -> None:
+    exp = _started(
+        experiment(
+            maxDurationSeconds=10,
+            maxFailedTrialCount=1,
+            objective={
+                "type": "minimize",
+                "goal": 0.5,
+                "objectiveMetricName": "loss",
+                "metricStrategies": [{"name": "loss", "value": "min"}],
+            },
+        )
+    )
+    for trials, reason in (
+        ([trial("a", "succeeded", loss="0.1")], "ExperimentGoalReached"),
+        ([trial("a", "failed"), trial("b", "succeeded", loss="0.9")], "ExperimentFailed"),
+    ):
+        status = es.summarize_trials(exp, trials).status
+        out = es.next_condition(
+            exp,
+            status,
+            goal_reached=reason == "ExperimentGoalReached",
+            suggestion_end_reached=False,
+            now=T2,
+            duration_spent=True,
+        )
+        assert _conditions(out)[-1][2] == reason
+
+
+def test_restart_after_the_duration_only_when_it_was_raised_past_now() -> None:
+    reason = "ExperimentMaxDurationReached"
+    short = _completed(experiment(maxDurationSeconds=10, resumePolicy="LongRunning"), reason=reason)
+    assert not es.should_restart(short, NOW)  # T1 + 10 s is before NOW
+    raised = _completed(experiment(maxDurationSeconds=60, resumePolicy="LongRunning"), reason=reason)
+    assert es.should_restart(raised, NOW)
+    assert not es.should_restart(raised, NOW + timedelta(minutes=5))
+    never = _completed(experiment(maxDurationSeconds=60), reason=reason)
+    assert not es.should_restart(never, NOW)  # resumePolicy Never: the suggestion is gone

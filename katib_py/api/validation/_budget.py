@@ -3,12 +3,13 @@
 From Katib's `ValidateExperiment` and `validateResumePolicy` in
 `pkg/webhook/v1beta1/experiment/validator/validator.go`: the counts must be positive (and
 `maxFailedTrialCount` not negative) and at most `maxTrialCount`; katib-py also bounds
-`parallelTrialCount` (MAX_PARALLEL_TRIALS); on UPDATE only the three counts
+`parallelTrialCount` (MAX_PARALLEL_TRIALS) and checks its own time budgets (`maxDurationSeconds`,
+`trialTimeoutSeconds`: whole seconds > 0). On UPDATE only the three counts and the two budgets
 may change, a completed experiment may only be changed when it is restartable
 (`IsCompletedExperimentRestartable` in `pkg/controller.v1beta1/experiment/util/status_util.go`:
-Succeeded by reaching max trials, with resumePolicy LongRunning or FromVolume), and a changed
-`maxTrialCount` must exceed the trials already created. Old and new are compared with Katib's
-defaults applied to both.
+Succeeded by reaching max trials, or in katib-py its max duration, with resumePolicy LongRunning
+or FromVolume), and a changed `maxTrialCount` must exceed the trials already created. Old and new
+are compared with Katib's defaults applied to both.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def validate_counts(exp: Experiment, add: Add) -> None:
                 f"got {parallel}",
             )
         )
+    for path, seconds in (
+        ("spec.maxDurationSeconds", exp.spec.max_duration_seconds),
+        ("spec.trialTimeoutSeconds", exp.spec.trial_timeout_seconds),
+    ):
+        if seconds is not None and seconds <= 0:
+            add(FieldError(path, f"must be a number of seconds greater than 0, got {seconds}"))
     if failed is not None and max_t is not None and failed > max_t:
         add(
             FieldError(
@@ -101,7 +108,7 @@ def validate_update(exp: Experiment, old: Experiment, add: Add) -> None:
     old_policy = old.spec.resume_policy if old.spec else None
     restartable = (
         succeeded is not None
-        and succeeded.reason == "ExperimentMaxTrialsReached"
+        and succeeded.reason in ("ExperimentMaxTrialsReached", "ExperimentMaxDurationReached")
         and old_policy in (ResumePolicy.LONG_RUNNING, ResumePolicy.FROM_VOLUME)
     )
     if completed and not restartable:
@@ -121,7 +128,13 @@ def validate_update(exp: Experiment, old: Experiment, add: Add) -> None:
                 f"must be greater than status.trials count ({old_trials}), got {exp.spec.max_trial_count}",
             )
         )
-    editable = ("parallelTrialCount", "maxTrialCount", "maxFailedTrialCount")
+    editable = (
+        "parallelTrialCount",
+        "maxTrialCount",
+        "maxFailedTrialCount",
+        "maxDurationSeconds",
+        "trialTimeoutSeconds",
+    )
     rest_new = {k: v for k, v in new_spec.items() if k not in editable}
     rest_old = {k: v for k, v in old_spec.items() if k not in editable}
     if rest_new != rest_old:
@@ -129,8 +142,8 @@ def validate_update(exp: Experiment, old: Experiment, add: Add) -> None:
         add(
             FieldError(
                 "spec",
-                "Forbidden: only spec.parallelTrialCount, spec.maxTrialCount and "
-                "spec.maxFailedTrialCount are "
+                "Forbidden: only spec.parallelTrialCount, spec.maxTrialCount, "
+                "spec.maxFailedTrialCount, spec.maxDurationSeconds and spec.trialTimeoutSeconds are "
                 f"editable (changed: {', '.join('spec.' + k for k in changed)})",
             )
         )
