@@ -101,6 +101,8 @@ class AlgorithmInfo:
     early_stopping: bool = False
     nas: bool = False  # searches spec.nasConfig, not spec.parameters
     assignments: tuple[str, ...] = ()  # the assignment names a NAS algorithm gives every trial
+    # why spec.warmStart is refused for this algorithm (None: warm starts are fine)
+    no_warm_start: str | None = None
 
     def supported_distributions(self) -> list[str]:
         """Sorted in the canonical order for messages."""
@@ -142,6 +144,7 @@ ENAS = AlgorithmInfo(
     ),
     UNIFORM_ONLY,
     nas=True,
+    no_warm_start="architecture search has no spec.parameters to start from",
     assignments=("architecture", "nn_config"),
 )
 
@@ -165,6 +168,7 @@ DARTS = AlgorithmInfo(
     ),
     UNIFORM_ONLY,
     nas=True,
+    no_warm_start="architecture search has no spec.parameters to start from",
     assignments=("algorithm-settings", "search-space", "num-layers"),
 )
 
@@ -223,7 +227,12 @@ SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
             ),
             ALL_DISTRIBUTIONS,
         ),
-        AlgorithmInfo("grid", _settings(_RANDOM_STATE), UNIFORM_ONLY),
+        AlgorithmInfo(
+            "grid",
+            _settings(_RANDOM_STATE),
+            UNIFORM_ONLY,
+            no_warm_start="grid walks its own points in order and learns from no history",
+        ),
         AlgorithmInfo(
             "hyperband",
             _settings(
@@ -232,6 +241,7 @@ SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
                 Setting("eta", "int", 3),
             ),
             UNIFORM_ONLY,
+            no_warm_start="hyperband's brackets are made of its own trials and their resource budgets",
         ),
         AlgorithmInfo(
             "pbt",
@@ -242,6 +252,7 @@ SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
                 Setting("resample_probability", "float", minimum=0, maximum=1),
             ),
             UNIFORM_ONLY,
+            no_warm_start="pbt's population is made of its own trials and their checkpoints",
         ),
         ENAS,
         DARTS,

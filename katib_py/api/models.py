@@ -303,6 +303,14 @@ class TrialTemplate(KatibModel):
     failure_condition: str | None = None
 
 
+class WarmStartSpec(KatibModel):
+    """katib-py addition: points evaluated first (`points`, each parameter name -> value) and earlier
+    experiments whose trials seed the algorithm's history (`experiments`, names in the namespace)."""
+
+    points: list[dict[str, str]] | None = None
+    experiments: list[str] | None = None
+
+
 class ExperimentSpec(KatibModel):
     parameters: list[ParameterSpec] | None = None
     objective: ObjectiveSpec | None = None
@@ -319,6 +327,7 @@ class ExperimentSpec(KatibModel):
     # for the experiment from status.startTime, and a timeout each trial gets as spec.timeoutSeconds.
     max_duration_seconds: int | None = None
     trial_timeout_seconds: int | None = None
+    warm_start: WarmStartSpec | None = None
 
 
 class OptimalTrial(KatibModel):
