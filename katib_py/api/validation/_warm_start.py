@@ -12,13 +12,13 @@ their own schedule (grid, hyperband, pbt) or search architectures refuse warm st
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 
 from katib_py.api import algorithms
 from katib_py.api.models import Experiment, ParameterSpec, ParameterType
 from katib_py.api.validation._errors import Add, FieldError
+from katib_py.api.validation._parameters import number_or_none
 
 ExperimentLookup = Callable[[str], Experiment | None]
 """Finds an experiment of the same namespace by name (None: there is none)."""
@@ -98,14 +98,6 @@ def _validate_point(point: dict[str, str], params: dict[str, ParameterSpec], pat
                 add(FieldError(f"{path}.{name}", problem))
 
 
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
 def _outside(param: ParameterSpec, value: str) -> str | None:
     """Why `value` is not in the parameter's feasible space (None: it is)."""
     fs = param.feasible_space
@@ -115,13 +107,13 @@ def _outside(param: ParameterSpec, value: str) -> str | None:
     if ptype in (ParameterType.CATEGORICAL, ParameterType.DISCRETE):
         choices = fs.list or []
         if ptype == ParameterType.DISCRETE:
-            number = _number(value)
-            if number is not None and any(_number(c) == number for c in choices):
+            number = number_or_none(value)
+            if number is not None and any(number_or_none(c) == number for c in choices):
                 return None
         elif value in choices:
             return None
         return f"{value!r} is not one of {', '.join(choices)}"
-    low, high, number = _number(fs.min or ""), _number(fs.max or ""), _number(value)
+    low, high, number = number_or_none(fs.min or ""), number_or_none(fs.max or ""), number_or_none(value)
     if number is None or (ptype == ParameterType.INT and not number.is_integer()):
         kind = "an integer" if ptype == ParameterType.INT else "a number"
         return f"{value!r} is not {kind}"
@@ -129,7 +121,7 @@ def _outside(param: ParameterSpec, value: str) -> str | None:
         return None
     if not low <= number <= high:
         return f"{value} is outside [{fs.min}, {fs.max}]"
-    step = _number(fs.step or "")
+    step = number_or_none(fs.step or "")
     if ptype == ParameterType.INT and step and (number - low) % step:
         return f"{value} is not on the grid {fs.min} + k * {fs.step}"
     return None
