@@ -1351,3 +1351,42 @@ def test_seed_experiments_must_exist_be_named_well_and_not_be_itself(base: Raw) 
         "spec.warmStart.experiments[2]: '../secrets' is not an experiment name (a DNS-1123 subdomain)",
         "spec.warmStart.experiments[3]: experiment 'gone' is listed twice",
     ]
+
+
+# ---------------------------------------------------------------- asha
+
+
+def _asha(raw: Raw, **values: str) -> None:
+    raw["spec"]["earlyStopping"] = {
+        "algorithmName": "asha",
+        "algorithmSettings": [{"name": k, "value": v} for k, v in values.items()],
+    }
+
+
+def test_asha_settings_are_accepted(base: Raw) -> None:
+    _asha(base, min_resource="1", reduction_factor="3", max_resource="27")
+    assert errors_of(base) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"min_resource": "1"},
+            "spec.earlyStopping.algorithmSettings: algorithm asha requires setting 'max_resource' "
+            "(an integer >= 1)",
+        ),
+        (
+            {"max_resource": "4", "min_resource": "4"},
+            "spec.earlyStopping.algorithmSettings: max_resource (4) must be greater than min_resource (4)",
+        ),
+        (
+            {"max_resource": "9", "reduction_factor": "1"},
+            "spec.earlyStopping.algorithmSettings[1]: setting reduction_factor: "
+            "must be an integer >= 2, got '1'",
+        ),
+    ],
+)
+def test_bad_asha_settings_are_refused(base: Raw, values: dict[str, str], message: str) -> None:
+    _asha(base, **values)
+    assert [str(e) for e in errors_of(base)] == [message]
