@@ -34,7 +34,7 @@ def decode_body(raw: bytes, content_type: str, as_yaml: bool = False) -> Any:
     try:
         if as_yaml or content_type in YAML_TYPES:
             return load_yaml(raw)
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_no_constant)
     except RecursionError as exc:
         raise errors.bad_request(f"the body of the request could not be decoded: {too_deep}") from exc
     except (ValueError, yaml.YAMLError) as exc:
@@ -42,6 +42,11 @@ def decode_body(raw: bytes, content_type: str, as_yaml: bool = False) -> Any:
     if json_depth(data) > MAX_DEPTH:
         raise errors.bad_request(f"the body of the request could not be decoded: {too_deep}")
     return data
+
+
+def _no_constant(name: str) -> Any:
+    """Python's json takes NaN and Infinity; JSON (and so kube) has no such values."""
+    raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")
 
 
 def json_depth(data: Any) -> int:

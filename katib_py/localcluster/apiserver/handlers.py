@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -91,10 +92,14 @@ async def no_plain_errors(
     plain-text 500 (kube-apiserver's panic recovery answers an InternalError Status the same way)."""
     try:
         return await handler(request)
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(api_error(exc.status, exc.reason, exc.reason.replace(" ", "")))
     except ApiError as exc:
         return error_response(exc)
+    except UnicodeDecodeError as exc:  # a path segment escaping bytes that are not UTF-8
+        return error_response(errors.bad_request(f"the request path is not valid UTF-8: {exc}"))
     except Exception as exc:
         log.exception("internal error serving %s %s", request.method, request.path)
         return error_response(
@@ -147,8 +152,10 @@ class Handlers:
     # ---- entry ----
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
-        path = request.path.rstrip("/") or "/"
-        parts = [p for p in path.split("/") if p]
+        # split before unquoting: an escaped "/" (%2F) is part of a name, never a separator, so
+        # that DELETE .../configmaps/%2F is not a DELETE of the whole collection
+        parts = [unquote(p, errors="strict") for p in request.raw_path.split("?", 1)[0].split("/") if p]
+        path = "/" + "/".join(parts)
         if path == "/version":
             return json_response(discovery.KUBE_VERSION)
         if path == "/api":

@@ -224,6 +224,7 @@ class ObjectService:
         if type_error is not None:
             raise errors.bad_request(type_error)
         obj = copy.deepcopy(body)
+        validation.drop_nulls(info, obj)
         if info.group == "events.k8s.io":
             obj = defaults.event_to_core(obj)
             expected = "v1"

@@ -139,7 +139,7 @@ class ApiServer:
         app = web.Application(
             middlewares=[no_plain_errors, handlers.middleware], client_max_size=self.max_request_bytes + 1024
         )
-        app.router.add_route("*", "/{tail:.*}", handlers.dispatch)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", handlers.dispatch)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_ctx)

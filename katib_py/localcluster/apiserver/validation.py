@@ -209,7 +209,7 @@ def meta_causes(info: ResourceInfo, meta: Obj) -> list[Cause]:
     annotations = meta.get("annotations") or {}
     for key in annotations:
         causes.extend(invalid("metadata.annotations", key, m) for m in qualified_name(key.lower()))
-    if sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items()) > ANNOTATIONS_LIMIT:
+    if sum(_utf8_len(k) + _utf8_len(v) for k, v in annotations.items()) > ANNOTATIONS_LIMIT:
         causes.append(
             {
                 "reason": "FieldValueTooLong",
@@ -230,6 +230,10 @@ def meta_causes(info: ResourceInfo, meta: Obj) -> list[Cause]:
             )
         )
     return causes
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))  # JSON may carry lone surrogates
 
 
 def _owner_causes(refs: list[Obj]) -> list[Cause]:
@@ -453,3 +457,39 @@ def scale_replicas(body: Any) -> int | None:
         negative = invalid("spec.replicas", replicas, "must be greater than or equal to 0")
         raise errors.invalid("Scale", "autoscaling", name, [negative])
     return int(replicas)
+
+
+_ZERO: dict[str, Any] = {"str": "", "int": 0, "bool": False, "float": 0.0, "datetime": None, "object": None}
+
+
+def drop_nulls(info: ResourceInfo, obj: Obj) -> None:
+    """What decoding a (well-typed) object does with JSON nulls, in place: a null field is absent,
+    a null in a list or map is its type's zero value ({} for a struct, "" for a string)."""
+    name = model_name(info.group, info.version, info.kind) if info.builtin else None
+    if name is not None:
+        _drop_in(obj, name)
+    elif isinstance(obj.get("metadata"), dict):
+        _drop_in(obj["metadata"], "V1ObjectMeta")
+
+
+def _drop_in(obj: Obj, class_name: str) -> None:
+    fields = _fields(class_name) or {}
+    for key in [k for k, v in obj.items() if v is None and k in fields]:
+        del obj[key]
+    for key, value in obj.items():
+        typ = fields.get(key)
+        if typ is not None:
+            _drop_value(value, typ)
+
+
+def _drop_value(value: Any, typ: str) -> None:
+    if typ.startswith("list[") or typ.startswith("dict(str, "):
+        inner = typ[5:-1] if typ.startswith("list[") else typ[10:-1]
+        zero = _ZERO.get(inner, {}) if not inner.startswith(("list[", "dict(")) else None
+        keys = range(len(value)) if isinstance(value, list) else list(value)
+        for key in keys:
+            if value[key] is None and zero is not None:
+                value[key] = {} if zero == {} else zero
+            _drop_value(value[key], inner)
+    elif isinstance(value, dict) and typ not in _ZERO and _fields(typ) is not None:
+        _drop_in(value, typ)
