@@ -11,7 +11,6 @@ after a restart.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -432,8 +431,9 @@ def test_afterwards_the_server_answers_and_kept_what_it_acknowledged(served: Ser
             served.start()
         for path, uid in served.acknowledged.items():
             got = served.send("GET", path)
-            assert got.status_code == 200, f"{path} acknowledged, then lost ({when} a restart): {got.text[:200]}"
+            assert got.status_code == 200, (
+                f"{path} acknowledged, then lost ({when} a restart): {got.text[:200]}"
+            )
             assert got.json()["metadata"]["uid"] == uid, path
-    print(
-        f"{served.requests_sent} requests, {len(served.acknowledged)} objects acknowledged, peak RSS {peak} KiB"
-    )
+    acknowledged = len(served.acknowledged)
+    print(f"{served.requests_sent} requests, {acknowledged} objects acknowledged, peak RSS {peak} KiB")
