@@ -303,3 +303,19 @@ def test_the_watch_history_is_bounded_in_bytes_and_an_old_resource_version_gets_
         assert st.call(lambda: server.hub.retained_bytes) <= bound
     finally:
         st.close()
+
+
+def test_a_watcher_that_falls_behind_by_the_history_bound_is_ended_not_buffered_for_ever() -> None:
+    async def scenario() -> list[Any]:
+        hub = WatchHub(100, 1, max_bytes=1000)
+        slow = Watcher("core/configmaps", None, lambda o: True)
+        hub.subscribe(slow)
+        for rv in range(2, 12):  # 10 changes of 300 bytes: the watcher never reads
+            obj = {"metadata": {"name": "x", "resourceVersion": str(rv)}}
+            hub.publish(Change(rv, "MODIFIED", "core/configmaps", "default", obj, obj, 300))
+        assert hub.retained_bytes <= 1000
+        return [await slow.get() for _ in range(4)]
+
+    got = asyncio.run(scenario())
+    assert [item[2].rv for item in got[:3]] == [2, 3, 4]  # what fitted is sent, then the stream ends
+    assert got[3] is None
