@@ -16,13 +16,13 @@ from aiohttp import web
 from . import openapi, tls
 from .admission import AdmissionChain
 from .auth import Authenticator, new_token
-from .handlers import Handlers, LogProvider
+from .handlers import Handlers, LogProvider, no_plain_errors
 from .kubeconfig import write_kubeconfig
 from .limits import MAX_REQUEST_BYTES
 from .objects import ObjectService, WriteOptions
 from .registry import Registry
 from .store import Store
-from .watch import WatchHub
+from .watch import DEFAULT_HISTORY_BYTES, WatchHub
 
 
 def _is_loopback(host: str) -> bool:
@@ -54,6 +54,7 @@ class ApiServer:
         port: int = 0,
         token: str | None = None,
         watch_history: int = 10_000,
+        watch_history_bytes: int = DEFAULT_HISTORY_BYTES,
         bookmark_interval: float = 60.0,
         watch_timeout: float = 1800.0,
     ) -> None:
@@ -64,6 +65,7 @@ class ApiServer:
         self.port = port
         self.token = token or new_token()
         self.watch_history = watch_history
+        self.watch_history_bytes = watch_history_bytes
         self.bookmark_interval = bookmark_interval
         self.watch_timeout = watch_timeout
         self.max_request_bytes = MAX_REQUEST_BYTES
@@ -121,7 +123,7 @@ class ApiServer:
         for token, user in self._pending_tokens:
             self.auth.add_token(token, user)
         self.registry = Registry()
-        self.hub = WatchHub(self.watch_history, self.store.rv)
+        self.hub = WatchHub(self.watch_history, self.store.rv, self.watch_history_bytes)
         self.admission = AdmissionChain(
             lambda rkey, ns, name: self.store.get(rkey, ns, name), lambda rkey: self.store.list(rkey)
         )
@@ -135,9 +137,9 @@ class ApiServer:
         ssl_ctx = self._load_tls()
         handlers = Handlers(self)
         app = web.Application(
-            middlewares=[handlers.middleware], client_max_size=self.max_request_bytes + 1024
+            middlewares=[no_plain_errors, handlers.middleware], client_max_size=self.max_request_bytes + 1024
         )
-        app.router.add_route("*", "/{tail:.*}", handlers.dispatch)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", handlers.dispatch)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_ctx)
