@@ -1,5 +1,5 @@
 """Just enough of Kubernetes' protobuf encoding to accept `kubectl create namespace|configmap|secret|
-serviceaccount` (kubectl's generators send protobuf). Other kinds in protobuf get 415.
+serviceaccount` and `kubectl auth can-i` (kubectl sends those in protobuf). Other kinds get 415.
 """
 
 from __future__ import annotations
@@ -86,6 +86,25 @@ def _metadata(buf: bytes) -> dict[str, Any]:
     return meta
 
 
+_RESOURCE_ATTRIBUTES = ("namespace", "verb", "group", "version", "resource", "subresource", "name")
+
+
+def _access_review_spec(g: dict[int, list[int | bytes]]) -> dict[str, Any]:
+    """SelfSubjectAccessReviewSpec (k8s.io/api/authorization/v1): what `kubectl auth can-i` asks."""
+    spec: dict[str, Any] = {}
+    raw = g.get(2, [b""])[0]
+    sg = _group(fields(raw if isinstance(raw, bytes) else b""))
+    for num, key, names in (
+        (1, "resourceAttributes", _RESOURCE_ATTRIBUTES),
+        (2, "nonResourceAttributes", ("path", "verb")),
+    ):
+        if num in sg:
+            value = sg[num][0]
+            ag = _group(fields(value if isinstance(value, bytes) else b""))
+            spec[key] = {name: _str(ag[i + 1][0]) for i, name in enumerate(names) if i + 1 in ag}
+    return spec
+
+
 def decode(body: bytes) -> dict[str, Any]:
     if not body.startswith(MAGIC):
         raise api_error(415, "the body of the request was in an unknown format", "UnsupportedMediaType")
@@ -118,6 +137,9 @@ def decode(body: bytes) -> dict[str, Any]:
                 obj["type"] = _str(g[3][0])
             if 4 in g:
                 obj["stringData"] = _map(g[4])
+            return obj
+        if api_version == "authorization.k8s.io/v1" and kind == "SelfSubjectAccessReview":
+            obj["spec"] = _access_review_spec(g)
             return obj
     except (ValueError, UnicodeDecodeError, IndexError) as exc:
         raise api_error(400, f"the protobuf body could not be decoded: {exc}", "BadRequest") from exc
