@@ -350,3 +350,28 @@ def test_authorizer_cost_per_request() -> None:
         f"policy build {build * 1000:.1f} ms for 3000 roles+bindings; {per_request * 1e6:.2f} us per decision"
     )
     assert per_request < 50e-6 and build < 2.0
+
+
+def test_an_update_that_widens_a_role_is_refused_but_gc_fields_pass(cluster: ServerThread) -> None:
+    ns = _ns(cluster)
+    token, _ = _sa(cluster, ns, "updater")
+    rules = [
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["get", "patch"]},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+    ]
+    assert raw(cluster, "POST", f"{RBAC}/namespaces/{ns}/roles", _role(ns, "updater", rules))[0] == 201
+    binding = _binding("updater", "Role", "updater", ns, "updater")
+    assert raw(cluster, "POST", f"{RBAC}/namespaces/{ns}/rolebindings", binding)[0] == 201
+    target = _role(ns, "target", [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}])
+    assert raw(cluster, "POST", f"{RBAC}/namespaces/{ns}/roles", target)[0] == 201
+    path = f"{RBAC}/namespaces/{ns}/roles/target"
+    merge = "application/merge-patch+json"
+    widen = {"rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}]}
+    status, body = raw(cluster, "PATCH", path, widen, token=token, ctype=merge)
+    assert status == 403 and "is attempting to grant RBAC permissions not currently held" in body["message"]
+    # Only owner references or finalizers changed: the garbage collector's kind of write goes through.
+    finalizer = {"metadata": {"finalizers": ["example.com/keep"]}}
+    assert raw(cluster, "PATCH", path, finalizer, token=token, ctype=merge)[0] == 200
+    narrow = {"rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]}
+    assert raw(cluster, "PATCH", path, narrow, token=token, ctype=merge)[0] == 200
+    assert raw(cluster, "PATCH", path, {"metadata": {"finalizers": None}}, ctype=merge)[0] == 200
