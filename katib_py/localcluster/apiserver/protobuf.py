@@ -1,5 +1,6 @@
 """Just enough of Kubernetes' protobuf encoding to accept `kubectl create namespace|configmap|secret|
-serviceaccount` and `kubectl auth can-i` (kubectl sends those in protobuf). Other kinds get 415.
+serviceaccount|role|clusterrole|rolebinding|clusterrolebinding` and `kubectl auth can-i` (kubectl
+sends those in protobuf). Other kinds get 415.
 """
 
 from __future__ import annotations
@@ -86,6 +87,20 @@ def _metadata(buf: bytes) -> dict[str, Any]:
     return meta
 
 
+def _strings(buf: bytes, names: tuple[str, ...]) -> dict[str, str]:
+    """A message of optional strings numbered 1.. in the order of `names` (empty ones left out, as
+    the JSON of such a field is `omitempty`)."""
+    g = _group(fields(buf))
+    return {name: _str(g[i + 1][0]) for i, name in enumerate(names) if i + 1 in g and g[i + 1][0]}
+
+
+def _policy_rule(buf: bytes) -> dict[str, list[str]]:
+    """rbac/v1 PolicyRule: verbs, apiGroups, resources, resourceNames, nonResourceURLs (1-5)."""
+    g = _group(fields(buf))
+    keys = ("verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs")
+    return {key: [_str(v) for v in g[i + 1]] for i, key in enumerate(keys) if i + 1 in g}
+
+
 _RESOURCE_ATTRIBUTES = ("namespace", "verb", "group", "version", "resource", "subresource", "name")
 
 
@@ -138,6 +153,18 @@ def decode(body: bytes) -> dict[str, Any]:
             if 4 in g:
                 obj["stringData"] = _map(g[4])
             return obj
+        if api_version == "rbac.authorization.k8s.io/v1" and kind in ("Role", "ClusterRole"):
+            obj["rules"] = [_policy_rule(r) for r in g.get(2, []) if isinstance(r, bytes)]
+            return obj
+        if api_version == "rbac.authorization.k8s.io/v1" and kind in ("RoleBinding", "ClusterRoleBinding"):
+            obj["subjects"] = [
+                _strings(s, ("kind", "apiGroup", "name", "namespace"))
+                for s in g.get(2, [])
+                if isinstance(s, bytes)
+            ]
+            ref = g.get(3, [b""])[0]
+            obj["roleRef"] = _strings(ref if isinstance(ref, bytes) else b"", ("apiGroup", "kind", "name"))
+            return obj
         if api_version == "authorization.k8s.io/v1" and kind == "SelfSubjectAccessReview":
             obj["spec"] = _access_review_spec(g)
             return obj
@@ -145,7 +172,7 @@ def decode(body: bytes) -> dict[str, Any]:
         raise api_error(400, f"the protobuf body could not be decoded: {exc}", "BadRequest") from exc
     raise api_error(
         415,
-        f"protobuf bodies are supported for Namespace, ConfigMap, Secret and ServiceAccount "
-        f"only (got {api_version} {kind}); send application/json instead",
+        f"protobuf bodies are supported for Namespace, ConfigMap, Secret, ServiceAccount and the RBAC "
+        f"kinds only (got {api_version} {kind}); send application/json instead",
         "UnsupportedMediaType",
     )

@@ -375,3 +375,45 @@ def test_an_update_that_widens_a_role_is_refused_but_gc_fields_pass(cluster: Ser
     narrow = {"rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]}
     assert raw(cluster, "PATCH", path, narrow, token=token, ctype=merge)[0] == 200
     assert raw(cluster, "PATCH", path, {"metadata": {"finalizers": None}}, ctype=merge)[0] == 200
+
+
+def test_kubectl_create_role_and_bindings(cluster: ServerThread) -> None:
+    """kubectl's generators send RBAC objects in protobuf: they are decoded field for field."""
+    ns = _ns(cluster)
+    cluster.kubectl(
+        "create", "role", "pod-reader", "-n", ns, "--verb=get,list", "--resource=pods,deployments.apps",
+        "--resource-name=p1",
+    )  # fmt: skip
+    role = cluster.kubectl_json("get", "role", "pod-reader", "-n", ns)
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["pods"], "resourceNames": ["p1"], "verbs": ["get", "list"]},
+        {
+            "apiGroups": ["apps"],
+            "resources": ["deployments"],
+            "resourceNames": ["p1"],
+            "verbs": ["get", "list"],
+        },
+    ]
+    cluster.kubectl("create", "clusterrole", f"urls-{ns}", "--verb=get", "--non-resource-url=/logs/*")
+    assert cluster.kubectl_json("get", "clusterrole", f"urls-{ns}")["rules"] == [
+        {"nonResourceURLs": ["/logs/*"], "verbs": ["get"]}
+    ]
+    cluster.kubectl(
+        "create", "rolebinding", "rb", "-n", ns, "--role=pod-reader", f"--serviceaccount={ns}:robot",
+        "--user=alice", "--group=devs",
+    )  # fmt: skip
+    rb = cluster.kubectl_json("get", "rolebinding", "rb", "-n", ns)
+    assert rb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"}
+    assert sorted(rb["subjects"], key=lambda s: s["kind"]) == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "devs"},
+        {"kind": "ServiceAccount", "name": "robot", "namespace": ns},
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"},
+    ]
+    cluster.kubectl(
+        "create", "clusterrolebinding", f"crb-{ns}", "--clusterrole=view", f"--serviceaccount={ns}:robot"
+    )
+    crb = cluster.kubectl_json("get", "clusterrolebinding", f"crb-{ns}")
+    assert crb["roleRef"]["kind"] == "ClusterRole" and crb["subjects"][0]["name"] == "robot"
+    token, _ = _sa(cluster, ns, "robot")
+    assert raw(cluster, "GET", f"/api/v1/namespaces/{ns}/pods/p1", token=token)[0] == 404
+    assert raw(cluster, "GET", "/apis/apps/v1/deployments", token=token)[0] == 200  # view, cluster-wide
