@@ -59,9 +59,7 @@ def test_the_cli_serves_the_plugin_once_it_is_installed(plugin_site: Path, free_
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     before = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
     assert before.returncode == 2
-    assert (
-        f"unknown algorithm '{NAME}' (known: bayesianoptimization, cmaes, darts, enas, grid," in before.stderr
-    )
+    assert f"unknown algorithm '{NAME}' (known: bayesianoptimization, cmaes, darts, enas, grid," in before.stderr
 
     env["PYTHONPATH"] = str(plugin_site)
     listed = subprocess.run(
