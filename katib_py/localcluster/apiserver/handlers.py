@@ -21,6 +21,7 @@ from katib_py.kube.selectors import labels_match, parse_label_selector
 
 from . import decoding, defaults, discovery, protobuf, validation
 from .auth import Authenticator, User
+from .authz import Authorizer
 from .objects import APPLY_PATCH, ObjectService, WriteOptions
 from .registry import Registry, ResourceInfo
 from .selectors import parse_field_selector
@@ -51,6 +52,7 @@ class ServedState(Protocol):
     registry: Registry
     objects: ObjectService
     auth: Authenticator
+    authorizer: Authorizer
     hub: WatchHub
     max_request_bytes: int
     watch_timeout: float
@@ -141,6 +143,7 @@ class Handlers:
             return error_response(api_error(401, "Unauthorized", "Unauthorized"))
         request[USER_KEY] = user
         try:
+            self.server.authorizer.authorize(user, request.method, request.path, request.query)
             return await handler(request)
         except ApiError as exc:
             return error_response(exc)
@@ -226,6 +229,12 @@ class Handlers:
     async def _resource(self, request: web.Request, t: Target) -> web.StreamResponse:
         method = request.method
         q = request.query
+        if t.info.kind == "SelfSubjectAccessReview":
+            if method != "POST" or t.name:
+                raise _not_allowed()
+            return json_response(
+                self.server.authorizer.review(request[USER_KEY], await self._body(request)), 201
+            )
         if t.name == "":
             if method == "GET":
                 if t.watch or _bool(q.get("watch")):

@@ -15,7 +15,8 @@ from aiohttp import web
 
 from . import openapi, tls
 from .admission import AdmissionChain
-from .auth import Authenticator, new_token
+from .auth import Authenticator, User, new_token
+from .authz import Authorizer
 from .handlers import Handlers, LogProvider, no_plain_errors
 from .kubeconfig import write_kubeconfig
 from .limits import MAX_REQUEST_BYTES
@@ -130,10 +131,20 @@ class ApiServer:
         self.objects = ObjectService(
             self.store, self.registry, self.hub, self.auth, self.admission, self._registry_changed
         )
+        self.authorizer = Authorizer(self.store)
+        self.admission.rbac_check = lambda req, obj: self.authorizer.check_escalation(
+            req.user,
+            req.info.plural if req.info.group == "rbac.authorization.k8s.io" else "",
+            req.namespace,
+            req.name,
+            obj,
+            req.old,
+        )
         self.objects.load_crds()
         for secret in self.store.list("core/secrets"):
             self.auth.note_secret(secret)
         await self._ensure_system_namespaces()
+        await self._ensure_bootstrap_policy()
         ssl_ctx = self._load_tls()
         handlers = Handlers(self)
         app = web.Application(
@@ -165,11 +176,17 @@ class ApiServer:
         assert info is not None
         for name in SYSTEM_NAMESPACES:
             if self.store.get("core/namespaces", "", name) is None:
-                from .auth import User
-
                 await self.objects.create(
                     info, "", {"metadata": {"name": name}}, WriteOptions(user=User("system:apiserver"))
                 )
+
+    async def _ensure_bootstrap_policy(self) -> None:
+        """The built-in ClusterRoles and ClusterRoleBindings (kube's bootstrap policy), when missing."""
+        system = User("system:apiserver", ("system:masters",))
+        for plural, obj in self.authorizer.bootstrap_objects():
+            info = self.registry.get("rbac.authorization.k8s.io", "v1", plural)
+            assert info is not None
+            await self.objects.create(info, "", obj, WriteOptions(user=system))
 
     # ---- hooks for the rest of the control plane ----
 
