@@ -14,6 +14,7 @@ import sys
 # name -> (quick args, full args)
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "apiserver": (["--objects", "300", "--watchers", "20", "--events", "100"], []),
+    "authz": (["--decisions", "4000"], []),
     "dbmanager": (
         ["--rows", "100000", "--queries", "20", "--lines", "200000"],
         ["--rows", "1000000,10000000"],

@@ -61,7 +61,8 @@ def test_an_alias_bomb_is_refused_at_once_and_the_server_answers_the_next_reques
         answer = raw(cluster, method, path, bomb, ctype=ctype)
         took = time.monotonic() - started
         assert_status(answer, 400, reason="BadRequest", contains="yaml: document contains excessive aliasing")
-        assert took < 2, f"{method} took {took:.1f}s"
+        # a hang guard, not a speed check (it took 15.6 s and 3.1 GB before the fix)
+        assert took < 10, f"{method} took {took:.1f}s"
     assert raw(cluster, "GET", "/readyz")[0] == 200
     assert raw(cluster, "GET", CMS)[0] == 200
     recursive = raw(cluster, "POST", CMS, b"metadata: &m {name: *m}\n", ctype="application/yaml")

@@ -3,7 +3,6 @@ kube's 403 Status, and nobody grants rights they do not hold (escalation prevent
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -306,50 +305,32 @@ def test_wildcards_and_subresource_wildcards() -> None:
     assert url.allows(_attrs("GET", "/apis/apps")) and not url.allows(_attrs("GET", "/api"))
 
 
-def test_authorizer_cost_per_request() -> None:
-    """Many bindings (1000 namespaces x 3) still cost microseconds per request: the index is by subject."""
+def test_thousands_of_bindings_decide_by_subject() -> None:
+    """1000 namespaces x 3 bindings: each subject gets exactly its own namespace's rules (the index is
+    by subject; what a decision costs is measured by `python -m bench.authz_bench`)."""
     roles, bindings = [], []
     for i in range(1000):
-        ns = f"ns{i}"
         for j in range(3):
-            roles.append(
-                {
-                    "metadata": {"name": f"r{j}", "namespace": ns},
-                    "rules": [
-                        {"apiGroups": [""], "resources": ["configmaps", "pods"], "verbs": ["get", "list"]},
-                        {
-                            "apiGroups": ["kubeflow.org"],
-                            "resources": ["trials", "trials/status"],
-                            "verbs": ["get", "patch"],
-                        },
-                    ],
-                }
-            )
-            bindings.append(
-                {
-                    "metadata": {"name": f"b{j}", "namespace": ns},
-                    "roleRef": {"kind": "Role", "name": f"r{j}"},
-                    "subjects": [{"kind": "ServiceAccount", "name": f"sa{j}", "namespace": ns}],
-                }
-            )
-    started = time.perf_counter()
+            meta = {"namespace": f"ns{i}"}
+            rules = [{"apiGroups": ["kubeflow.org"], "resources": ["trials/status"], "verbs": ["patch"]}]
+            roles.append({"metadata": {**meta, "name": f"r{j}"}, "rules": rules})
+            subject = {"kind": "ServiceAccount", "name": f"sa{j}", "namespace": f"ns{i}"}
+            ref = {"kind": "Role", "name": f"r{j}"}
+            bindings.append({"metadata": {**meta, "name": f"b{j}"}, "roleRef": ref, "subjects": [subject]})
     policy = rbac.Policy.build([], roles, [], bindings)
-    build = time.perf_counter() - started
-    user, groups = "system:serviceaccount:ns500:sa1", ("system:serviceaccounts", "system:authenticated")
-    allowed = rbac.request_attributes(
-        user, groups, "PATCH", "/apis/kubeflow.org/v1beta1/namespaces/ns500/trials/t/status", {}
+    groups = ("system:serviceaccounts", "system:authenticated")
+    status = "/apis/kubeflow.org/v1beta1/namespaces/{ns}/trials/t/status"
+    for user, ns, allowed in [
+        ("system:serviceaccount:ns500:sa1", "ns500", True),
+        ("system:serviceaccount:ns500:sa1", "ns501", False),
+        ("system:serviceaccount:ns500:sa9", "ns500", False),
+    ]:
+        attrs = rbac.request_attributes(user, groups, "PATCH", status.format(ns=ns), {})
+        assert policy.allows(attrs) is allowed, (user, ns)
+    secrets = rbac.request_attributes(
+        "system:serviceaccount:ns500:sa1", groups, "GET", "/api/v1/namespaces/ns500/secrets", {}
     )
-    denied = rbac.request_attributes(user, groups, "GET", "/api/v1/namespaces/ns500/secrets", {})
-    n = 20_000
-    started = time.perf_counter()
-    for _ in range(n):
-        assert policy.allows(allowed)
-        assert not policy.allows(denied)
-    per_request = (time.perf_counter() - started) / (2 * n)
-    print(
-        f"policy build {build * 1000:.1f} ms for 3000 roles+bindings; {per_request * 1e6:.2f} us per decision"
-    )
-    assert per_request < 50e-6 and build < 2.0
+    assert not policy.allows(secrets)
 
 
 def test_an_update_that_widens_a_role_is_refused_but_gc_fields_pass(cluster: ServerThread) -> None:
