@@ -142,23 +142,20 @@ class Operator:
             self.ctx.enqueue("trials", key_of(obj)[0], owner)
 
     def on_pod(self, event: dict[str, Any], **_: Any) -> None:
-        """Pods of trial jobs, for the trials' infrastructure failures (katib-py retries)."""
+        """Pods of trial jobs that show an infrastructure failure (katib-py's retries): kept, and
+        their trial reconciled."""
         pod = event.get("object")
         ref = controller_ref(pod) if isinstance(pod, dict) else None
-        if not isinstance(pod, dict) or ref is None:
+        if not isinstance(pod, dict) or ref is None or pod_infra_failure(pod) is None:
             return
         namespace = key_of(pod)[0]
         for kind in self.job_kinds:
             if kind.kind != ref.get("kind") or str(ref.get("apiVersion")) != kind.api_version:
                 continue
             job = self.cache.get(job_cache_kind(kind), namespace, str(ref.get("name")))
-            if job is None or job["metadata"].get("uid") != ref.get("uid"):
-                continue
-            trial = controller_name(job, "Trial")
-            failed = pod_infra_failure(pod) is not None
-            deleted = event.get("type") == "DELETED"
-            self.cache.observe_pod(str(ref.get("uid")), pod, sticky=failed, deleted=deleted)
-            if failed and trial:
+            trial = controller_name(job, "Trial") if job is not None else None
+            if job is not None and trial and job["metadata"].get("uid") == ref.get("uid"):
+                self.cache.observe_failed_pod(str(ref.get("uid")), pod)
                 self.ctx.enqueue("trials", namespace, trial)
 
     def register_handlers(self, registry: kopf.OperatorRegistry) -> None:
@@ -206,6 +203,11 @@ class Operator:
                 if cache_kind == "deployments" and not controller_name(obj, "Suggestion"):
                     continue
                 self.cache.observe(cache_kind, obj)
+        try:
+            for pod in await self.kube.list(PODS):
+                self.on_pod({"type": "ADDED", "object": pod})
+        except ApiError as exc:  # e.g. a chart from before the Pod rule: no retries, nothing else lost
+            log.warning("pods not listed (%s): infrastructure failures are not seen", exc.status)
         for obj in self.cache.all("experiments"):
             self.ctx.enqueue("experiments", *key_of(obj))
         for obj in self.cache.all("suggestions"):

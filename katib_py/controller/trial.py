@@ -149,7 +149,8 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     )
     if infra.is_retry_pending(trial) and deleting:
         return 0.5  # the failed attempt's job and Pods go first
-    if outcome is None or outcome.state != ts.JOB_SUCCEEDED:
+    if infra.retry_limit(trial) > 0 and (outcome is None or outcome.state != ts.JOB_SUCCEEDED):
+        # Without a limit nothing changes: such failures stay what they are in Katib.
         failure = infra.infra_failure(await _job_pods(ctx, trial, job, outcome))
         if failure is not None:
             return await _infra_failure(ctx, body, trial, job_kind, job, failure, now)
@@ -207,10 +208,10 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
 
 
 async def _job_pods(ctx: Context, trial: Trial, job: Obj, outcome: JobCondition | None) -> list[Obj]:
-    """The job's Pods from the operator's Pod watch; for a failed job also read afresh, since the
-    Pod watch and the job watch are separate streams and the job may be seen failed first."""
+    """The job's failed Pods the operator's Pod watch kept; for a failed job also its Pods read
+    afresh, since the Pod and job watches are separate streams and the job may be seen failed first."""
     uid = str((job.get("metadata") or {}).get("uid") or "")
-    pods = ctx.cache.pods_of(uid)
+    pods = ctx.cache.failed_pods_of(uid)
     if outcome is None or outcome.state != ts.JOB_FAILED:
         return pods
     namespace = (job.get("metadata") or {}).get("namespace")
