@@ -128,3 +128,21 @@ def test_a_failure_of_the_code_is_not_retried(stack: Stack) -> None:
     assert failed is not None and failed["reason"].startswith("TrialFailed"), trial["status"]
     assert not trial["status"].get("infraRetries")
     assert "TrialRetried" not in _events(stack, trial["metadata"]["name"])
+
+
+def test_without_a_limit_an_eviction_fails_the_trial_as_in_katib(stack: Stack) -> None:
+    name = "e2e-infra-off"
+    stack.apply(gated_experiment(stack, name, maxTrialCount=1, parallelTrialCount=1, maxFailedTrialCount=1))
+    trial = stack.wait("a trial", lambda: stack.trials(name))[0]["metadata"]["name"]
+    pod = stack.wait(
+        "the trial's pod to run",
+        lambda: next((p for p in _pods(stack, trial) if p["status"].get("phase") == "Running"), None),
+    )
+    path = f"/api/v1/namespaces/default/pods/{pod['metadata']['name']}/eviction"
+    stack.kubectl("create", "--raw", path, "-f", "-", input=json.dumps({"kind": "Eviction"}))
+    exp = stack.wait_finished(name, timeout=90)
+    assert condition(exp, "Failed")["reason"] == "ExperimentFailed", exp["status"]  # type: ignore[index]
+    (t,) = stack.trials(name)
+    failed = condition(t, "Failed")
+    assert failed is not None and failed["reason"].startswith("TrialFailed"), t["status"]
+    assert "infraRetries" not in t["status"] and "infraRetryLimit" not in t["spec"]
