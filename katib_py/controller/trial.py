@@ -236,9 +236,10 @@ async def _infra_failure(
 ) -> float:
     """Retry (delete the job, record the retry) or, with the retries spent, fail the trial.
 
-    The job is deleted before the status is written: a crash in between leaves a deleting job
-    whose Pods still show the failure, and the next reconcile writes the retry then (a job is
-    never deleted for a retry twice, so a retry is never counted twice).
+    The job is deleted (once: a deleting job is not deleted again) before the status is written,
+    so a retry is never counted twice. After a crash in between, the next reconcile still writes
+    the retry if the job's Pods show the failure; if they are gone it goes uncounted (one more
+    retry than the limit, never a lost trial).
     """
     namespace, name = key_of(body)
     decision = infra.decide(trial, failure, now)
