@@ -238,8 +238,8 @@ async def _infra_failure(
 
     The job is deleted (once: a deleting job is not deleted again) before the status is written,
     so a retry is never counted twice. After a crash in between, the next reconcile still writes
-    the retry if the job's Pods show the failure; if they are gone it goes uncounted (one more
-    retry than the limit, never a lost trial).
+    the retry if the job's Pods show the failure; if they are gone it goes uncounted and the
+    failed attempt's metrics stay (one more retry than the limit, never a lost trial).
     """
     namespace, name = key_of(body)
     decision = infra.decide(trial, failure, now)
