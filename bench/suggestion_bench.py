@@ -196,12 +196,12 @@ def run_early_stopping(seeds: int, budget: int) -> None:
         f"\n## Early stopping: multi-fidelity Hartmann6 (27 epochs), budget {budget} epochs, {seeds} seeds\n"
     )
     services = earlystop.Services()
-    runs: dict[str, list[earlystop.Run]] = {"none": [], "medianstop": [], "hyperband": []}
+    runs: dict[str, list[earlystop.Run]] = {"none": [], "medianstop": [], "asha": [], "hyperband": []}
     settings = {"min_trials_required": "3", "start_step": "4"}
     try:
         for seed in range(seeds):
-            runs["none"].append(earlystop.run_random(services, seed, budget, False, settings))
-            runs["medianstop"].append(earlystop.run_random(services, seed, budget, True, settings))
+            for method in ("none", "medianstop", "asha"):
+                runs[method].append(earlystop.run_random(services, seed, budget, method, settings))
             runs["hyperband"].append(earlystop.run_hyperband(services, seed, budget))
     finally:
         services.close()

@@ -1,10 +1,11 @@
 """Early stopping on multi-fidelity Hartmann6 (fidelity = epochs): best final value against epochs spent.
 
-Three ways to spend the same epoch budget, all through our services over gRPC:
+Four ways to spend the same epoch budget, all through our services over gRPC:
 - none: random search, every trial trains MAX_EPOCHS epochs;
 - medianstop: random search, with the medianstop service's rule (read from the real db-manager,
-  which holds every finished trial's per-epoch log) applied from start_step on, as the metrics
-  collector does (stop when the value compares GREATER than the rule for a minimised objective);
+  which holds every finished trial's per-epoch log) applied by the collector's own EarlyStopper;
+- asha: the same with the asha service's rules (rungs at 1, 3 and 9 epochs, eta 3) in the
+  collector's any-rule mode;
 - hyperband: our hyperband service (r_l = MAX_EPOCHS, eta = 3), a trial trains `epochs` epochs.
 Only trials trained to MAX_EPOCHS count for "best value" (a shorter run's value is not comparable).
 """
@@ -19,6 +20,7 @@ import numpy as np
 from bench.suggestion.functions import hartmann6_curve
 from katib_py.dbmanager.server import DBManagerServer
 from katib_py.dbmanager.settings import load
+from katib_py.metricscollector.stoprules import EarlyStopper, StopRule
 from katib_py.proto import api_pb2, api_pb2_grpc
 from katib_py.suggestion import messages as m
 from katib_py.suggestion.algorithm import END_REACHED_SETTING
@@ -68,6 +70,7 @@ class Services:
         self.db_address = f"127.0.0.1:{self.db.port}"
         self.random = LocalService.start("random")
         self.median = LocalService.start("medianstop")
+        self.asha = LocalService.start("asha")
         self.hyperband = LocalService.start("hyperband")
         import grpc
 
@@ -90,36 +93,44 @@ class Services:
 
     def close(self) -> None:
         self._db_channel.close()
-        for service in (self.random, self.median, self.hyperband):
+        for service in (self.random, self.median, self.asha, self.hyperband):
             service.stop()
         self.db.stop(grace=0)
         self.folder.cleanup()
 
 
-def run_random(
-    services: Services, seed: int, budget: int, early_stopping: bool, settings: dict[str, str]
-) -> Run:
-    name = f"es-{'median' if early_stopping else 'none'}-{seed}"
+ASHA_SETTINGS = {"min_resource": "1", "reduction_factor": "3", "max_resource": str(MAX_EPOCHS)}
+
+
+def run_random(services: Services, seed: int, budget: int, method: str, settings: dict[str, str]) -> Run:
+    """Random search with early stopping `method`: none, medianstop (with `settings`) or asha."""
+    name = f"es-{method}-{seed}"
     experiment = m.experiment(
         name,
         "random",
         _params(False),
         settings={"random_state": str(seed)},
-        early_stopping="medianstop" if early_stopping else "",
-        early_stopping_settings=settings,
+        early_stopping="" if method == "none" else method,
+        early_stopping_settings=ASHA_SETTINGS if method == "asha" else settings,
     )
+    service = {"medianstop": services.median, "asha": services.asha}.get(method)
     trials: list[api_pb2.Trial] = []
     spent, best, points, full = 0, float("inf"), [], 0
     while spent < budget:
         assignment = m.assignments(services.random.suggest(experiment, trials, 1))[0].assignment
-        rule = None
-        if early_stopping:
-            reply = services.median.client.early_stopping.GetEarlyStoppingRules(
+        rules: list[StopRule] = []
+        if service is not None:
+            reply = service.client.early_stopping.GetEarlyStoppingRules(
                 api_pb2.GetEarlyStoppingRulesRequest(
                     experiment=experiment, trials=trials, db_manager_address=services.db_address
                 )
             )
-            rule = reply.early_stopping_rules[0] if reply.early_stopping_rules else None
+            comparison = {api_pb2.LESS: "LESS", api_pb2.GREATER: "GREATER", api_pb2.EQUAL: "EQUAL"}
+            rules = [
+                StopRule(r.name, float(r.value), comparison[r.comparison], r.start_step)
+                for r in reply.early_stopping_rules
+            ]
+        stopper = EarlyStopper(rules, "loss", maximize=False, any_rule=method == "asha")
         x = _x(assignment)
         values: list[float] = []
         stopped = False
@@ -127,7 +138,7 @@ def run_random(
             value = hartmann6_curve(x, epoch, seed)
             values.append(value)
             spent += 1
-            if rule is not None and epoch >= rule.start_step and value > float(rule.value):
+            if rules and stopper.observe("loss", repr(value)):
                 stopped = True
                 break
         trial_name = f"{name}-{len(trials)}"

@@ -101,6 +101,10 @@ class AlgorithmInfo:
     early_stopping: bool = False
     nas: bool = False  # searches spec.nasConfig, not spec.parameters
     assignments: tuple[str, ...] = ()  # the assignment names a NAS algorithm gives every trial
+    # an early-stopping algorithm whose rules are alternatives: the collector stops at the first met
+    stop_on_any_rule: bool = False
+    # why spec.warmStart is refused for this algorithm (None: warm starts are fine)
+    no_warm_start: str | None = None
 
     def supported_distributions(self) -> list[str]:
         """Sorted in the canonical order for messages."""
@@ -142,6 +146,7 @@ ENAS = AlgorithmInfo(
     ),
     UNIFORM_ONLY,
     nas=True,
+    no_warm_start="architecture search has no spec.parameters to start from",
     assignments=("architecture", "nn_config"),
 )
 
@@ -165,6 +170,7 @@ DARTS = AlgorithmInfo(
     ),
     UNIFORM_ONLY,
     nas=True,
+    no_warm_start="architecture search has no spec.parameters to start from",
     assignments=("algorithm-settings", "search-space", "num-layers"),
 )
 
@@ -223,7 +229,12 @@ SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
             ),
             ALL_DISTRIBUTIONS,
         ),
-        AlgorithmInfo("grid", _settings(_RANDOM_STATE), UNIFORM_ONLY),
+        AlgorithmInfo(
+            "grid",
+            _settings(_RANDOM_STATE),
+            UNIFORM_ONLY,
+            no_warm_start="grid walks its own points in order and learns from no history",
+        ),
         AlgorithmInfo(
             "hyperband",
             _settings(
@@ -232,6 +243,7 @@ SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
                 Setting("eta", "int", 3),
             ),
             UNIFORM_ONLY,
+            no_warm_start="hyperband's brackets are made of its own trials and their resource budgets",
         ),
         AlgorithmInfo(
             "pbt",
@@ -242,6 +254,7 @@ SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
                 Setting("resample_probability", "float", minimum=0, maximum=1),
             ),
             UNIFORM_ONLY,
+            no_warm_start="pbt's population is made of its own trials and their checkpoints",
         ),
         ENAS,
         DARTS,
@@ -257,8 +270,40 @@ EARLY_STOPPING_ALGORITHMS: dict[str, AlgorithmInfo] = {
         ),
         ALL_DISTRIBUTIONS,
         early_stopping=True,
-    )
+    ),
+    "asha": AlgorithmInfo(
+        "asha",
+        _settings(
+            Setting("min_resource", "int", 1, minimum=1),
+            Setting("reduction_factor", "int", 3, minimum=2),
+            Setting("max_resource", "int", required=True, minimum=1),
+        ),
+        ALL_DISTRIBUTIONS,
+        early_stopping=True,
+        stop_on_any_rule=True,
+    ),
 }
+
+
+def asha_rungs(settings: dict[str, SettingValue]) -> list[int]:
+    """ASHA's rungs in reports of the objective: min_resource * reduction_factor^k below max_resource
+    (Li et al. 2020, "A System for Massively Parallel Hyperparameter Tuning"; Ray Tune's ASHA)."""
+    low, eta, high = (int(settings[k]) for k in ("min_resource", "reduction_factor", "max_resource"))
+    rungs, rung = [], low
+    while rung < high:
+        rungs.append(rung)
+        rung *= eta
+    return rungs
+
+
+def asha_problem(settings: dict[str, SettingValue]) -> str | None:
+    """What makes parsed asha settings unusable (None: they are fine)."""
+    if "max_resource" not in settings:
+        return None  # reported as a missing required setting
+    low, high = int(settings["min_resource"]), int(settings["max_resource"])
+    if high <= low:
+        return f"max_resource ({high}) must be greater than min_resource ({low})"
+    return None
 
 
 class SettingsError(ValueError):

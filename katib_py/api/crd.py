@@ -72,6 +72,13 @@ PRINTER_COLUMNS: dict[str, list[dict[str, Any]]] = {
             "jsonPath": ".spec.maxDurationSeconds",
             "priority": 1,
         },
+        {
+            "name": "Seeded From",
+            "type": "string",
+            "description": "experiments seeding the algorithm (katib-py: spec.warmStart.experiments)",
+            "jsonPath": ".spec.warmStart.experiments",
+            "priority": 1,
+        },
         _AGE,
     ],
     "Suggestion": [

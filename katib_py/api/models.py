@@ -303,6 +303,14 @@ class TrialTemplate(KatibModel):
     failure_condition: str | None = None
 
 
+class WarmStartSpec(KatibModel):
+    """katib-py addition: points evaluated first (`points`, each parameter name -> value) and earlier
+    experiments whose trials seed the algorithm's history (`experiments`, names in the namespace)."""
+
+    points: list[dict[str, str]] | None = None
+    experiments: list[str] | None = None
+
+
 class ExperimentSpec(KatibModel):
     parameters: list[ParameterSpec] | None = None
     objective: ObjectiveSpec | None = None
@@ -322,6 +330,7 @@ class ExperimentSpec(KatibModel):
     # katib-py addition (kubeflow/katib#433, #2452): how many times a trial is retried after an
     # infrastructure failure (eviction, preemption, a container that cannot start); unset or 0: never.
     infra_retry_limit: int | None = None
+    warm_start: WarmStartSpec | None = None
 
 
 class OptimalTrial(KatibModel):

@@ -166,28 +166,41 @@ async def _sync_assignments(
     )
     exp_proto = experiment_to_proto(exp, merged)
 
-    def chunks(request_type: type[TrialsRequest]) -> list[bytes]:
+    def chunks(request_type: type[TrialsRequest], bodies: list[Obj]) -> list[bytes]:
         name = request_type.DESCRIPTOR.name
         return [
             ctx.cache.derived(
                 "trials", b, name, lambda b: request_chunk(ctx.cache.model("trials", b, Trial), request_type)
             )
-            for b in trial_bodies
+            for b in bodies
         ]
 
-    head = api_pb2.GetSuggestionsRequest(
-        experiment=exp_proto, current_request_number=wanted, total_request_number=ss.current_requests(s)
-    )
-    request = join_request(head, chunks(api_pb2.GetSuggestionsRequest))
-    timeout = float(config.runtime.get_suggestions_timeout_seconds)
-    reply = await ctx.services.get_suggestions(address, request, timeout)
-    replies = [
-        ss.ReplyAssignment([(a.name, a.value) for a in pa.assignments], pa.trial_name, dict(pa.labels))
-        for pa in reply.parameter_assignments
-    ][:wanted]
-    reply_settings = [
-        AlgorithmSetting(name=x.name, value=x.value) for x in reply.algorithm.algorithm_settings
-    ]
+    # katib-py's warm start: the points first, then the algorithm, which also learns from the
+    # trials of the seeding experiments (sent along with this experiment's own).
+    replies = ss.warm_start_replies(exp, s, wanted)
+    reply_settings: list[AlgorithmSetting] = []
+    ask = wanted - len(replies)
+    if ask > 0:
+        namespace = body["metadata"].get("namespace") or "default"
+        seeds = [
+            b
+            for other in ss.seed_experiments(exp)
+            for b in ctx.cache.trials_of(namespace, other)
+            if ss.is_seed(ctx.cache.model("trials", b, Trial))
+        ]
+        head = api_pb2.GetSuggestionsRequest(
+            experiment=exp_proto, current_request_number=ask, total_request_number=ss.current_requests(s)
+        )
+        request = join_request(head, chunks(api_pb2.GetSuggestionsRequest, [*seeds, *trial_bodies]))
+        timeout = float(config.runtime.get_suggestions_timeout_seconds)
+        reply = await ctx.services.get_suggestions(address, request, timeout)
+        replies += [
+            ss.ReplyAssignment([(a.name, a.value) for a in pa.assignments], pa.trial_name, dict(pa.labels))
+            for pa in reply.parameter_assignments
+        ][:ask]
+        reply_settings = [
+            AlgorithmSetting(name=x.name, value=x.value) for x in reply.algorithm.algorithm_settings
+        ]
     rules = None
     if sr.has_early_stopping(s) and replies:
         rules = rules_from_proto(
@@ -197,7 +210,7 @@ async def _sync_assignments(
                     api_pb2.GetEarlyStoppingRulesRequest(
                         experiment=exp_proto, db_manager_address=ctx.settings.db_manager.address
                     ),
-                    chunks(api_pb2.GetEarlyStoppingRulesRequest),
+                    chunks(api_pb2.GetEarlyStoppingRulesRequest, trial_bodies),
                 ),
             )
         )

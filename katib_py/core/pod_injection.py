@@ -30,6 +30,7 @@ from katib_py.api.collector_flags import join_flag_list
 from katib_py.api.config import KatibConfig, MetricsCollectorConfig
 from katib_py.api.models import MetricsCollectorSpec, Trial, TrialSpec
 from katib_py.core import shell
+from katib_py.core.trial_instance import STOP_ON_ANY_RULE_ANNOTATION
 
 TRIAL_LABEL = "katib.kubeflow.org/trial"
 EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
@@ -235,6 +236,9 @@ def metrics_collector_args(
                 "-stop-rule",
                 f"{rule.name or ''};{rule.value or ''};{rule.comparison or ''};{rule.start_step or 0}",
             ]
+        annotations = (trial.metadata.annotations if trial.metadata else None) or {}
+        if annotations.get(STOP_ON_ANY_RULE_ANNOTATION) == "any":
+            args += ["-stop-rule-mode", "any"]
         if not earlystop_address:
             raise InjectionError("the trial has early-stopping rules but no early-stopping service address")
         args += ["-s-earlystop", earlystop_address]

@@ -207,17 +207,25 @@ def service_account(s: Suggestion) -> Obj:
 
 
 def role(s: Suggestion) -> Obj:
-    """What the early-stopping service needs: read trials and set their status."""
+    """What the early-stopping service does: get a Trial, then patch its status (Katib's medianstop
+    service.py and katib_py.suggestion.trialstatus do just that).
+
+    Katib's composer grants `*` on trials and trials/status, which its controller may only because
+    its ClusterRole holds `*` too. RBAC refuses a Role granting more than its creator holds
+    (pkg/registry/rbac/escalation_check.go), so this Role grants no more than the chart's operator
+    ClusterRole (manifests/helm/katib-py/templates/rbac.yaml) holds, and only what is used.
+    """
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
         "metadata": _meta(s, resource_name(s)),
         "rules": [
+            {"apiGroups": ["kubeflow.org"], "resources": ["trials"], "verbs": ["get"]},
             {
                 "apiGroups": ["kubeflow.org"],
-                "resources": ["trials", "trials/status"],
-                "verbs": ["get", "list", "watch", "update", "patch"],
-            }
+                "resources": ["trials/status"],
+                "verbs": ["get", "patch", "update"],
+            },
         ],
     }
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from katib_py.api.models import (
     AlgorithmSetting,
     EarlyStoppingRule,
+    Experiment,
     ParameterAssignment,
     Suggestion,
     SuggestionStatus,
@@ -34,6 +35,7 @@ from katib_py.core import trial_status as ts
 from katib_py.kube.meta import random_suffix
 
 SUGGESTION_END_REACHED = "suggestion_end_reached"
+WARM_START_LABEL = "katib-py.kubeflow.org/warm-start"
 
 
 def _status(suggestion: Suggestion) -> SuggestionStatus:
@@ -174,3 +176,36 @@ def remove_assignments(suggestion: Suggestion, names: set[str]) -> SuggestionSta
     status = _status(suggestion)
     status.suggestions = kept
     return status
+
+
+# ---------------------------------------------------------------- katib-py's spec.warmStart
+
+
+def warm_start_replies(exp: Experiment, suggestion: Suggestion | None, wanted: int) -> list[ReplyAssignment]:
+    """The warm-start points still to hand out, at most `wanted`, before the algorithm is asked.
+
+    An experiment's first assignments are its points in order, so `status.suggestionCount` says how
+    many were handed out already (also across restarts of the operator). Each is labelled so that
+    its trial shows where it came from.
+    """
+    warm = exp.spec.warm_start if exp.spec else None
+    points = (warm.points if warm else None) or []
+    start = suggestion_count(suggestion)
+    names = [p.name or "" for p in (exp.spec.parameters if exp.spec else None) or []]
+    return [
+        ReplyAssignment([(n, point[n]) for n in names if n in point], labels={WARM_START_LABEL: "point"})
+        for point in points[start : start + max(wanted, 0)]
+    ]
+
+
+def seed_experiments(exp: Experiment) -> list[str]:
+    """The experiments whose trials seed the algorithm's history (spec.warmStart.experiments)."""
+    warm = exp.spec.warm_start if exp.spec else None
+    own = exp.metadata.name if exp.metadata else None
+    return [n for n in dict.fromkeys((warm.experiments if warm else None) or []) if n != own]
+
+
+def is_seed(trial: Trial) -> bool:
+    """A trial of a seeding experiment that teaches the algorithm something: it ended with its
+    objective observed (succeeded, or stopped early with metrics)."""
+    return (ts.is_succeeded(trial) or ts.is_early_stopped(trial)) and ts.is_observation_available(trial)

@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from katib_py.api import algorithms
 from katib_py.api.models import API_VERSION, Experiment, TrialAssignment
 from katib_py.core import shell
 from katib_py.core.template import render_trial
 
 EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
+# katib-py: the trial's early-stopping rules are alternatives (the collector's -stop-rule-mode any)
+STOP_ON_ANY_RULE_ANNOTATION = "katib-py.kubeflow.org/stop-rule-mode"
 TRIAL_FINALIZER = "clean-metrics-in-db"
 
 
@@ -65,11 +68,18 @@ def build_trial(exp: Experiment, assignment: TrialAssignment, template_text: str
         trial_spec["metricsCollector"] = spec.metrics_collector_spec.dump()
     if assignment.labels:
         trial_spec["labels"] = dict(assignment.labels)
-    metadata: dict[str, Any] = {}
+    metadata: dict[str, Any] = {"annotations": {}}
+    es_info = algorithms.EARLY_STOPPING_ALGORITHMS.get(
+        (spec.early_stopping.algorithm_name if spec.early_stopping else None) or ""
+    )
+    if es_info is not None and es_info.stop_on_any_rule and assignment.early_stopping_rules:
+        metadata["annotations"][STOP_ON_ANY_RULE_ANNOTATION] = "any"
     if any(isinstance(p, shell.Value) for argv in rendered.primary_argvs for e in argv for p in e):
         # where the values sit in the primary container's argv, for the Pod webhook's shell escaping
         encoded = json.dumps(shell.encode(rendered.primary_argvs), separators=(",", ":"))
-        metadata["annotations"] = {shell.ARGV_ANNOTATION: encoded}
+        metadata["annotations"][shell.ARGV_ANNOTATION] = encoded
+    if not metadata["annotations"]:
+        del metadata["annotations"]
     return {
         "apiVersion": API_VERSION,
         "kind": "Trial",

@@ -6,7 +6,9 @@ a selectorless `katib-db-manager` Service whose endpoint is a db-manager process
 started by hand: suggestion services and trials are Deployments and Jobs the operator creates,
 exactly as on a cluster. The operator is restarted if it dies.
 
-The stack's own processes use DIR/internal/kubeconfig; DIR/kubeconfig is written (atomically)
+The stack's own processes use DIR/internal/kubeconfig (the admin identity: the operator here
+writes its own webhook configurations, which the helm chart's least-privilege ClusterRole, tested
+by the chart install test, does not allow); DIR/kubeconfig is written (atomically)
 only once the operator serves its webhooks, so an Experiment applied as soon as it appears is
 defaulted and validated, and it is removed when the stack stops.
 """

@@ -17,7 +17,7 @@ from typing import Any
 from katib_py.api.collector_flags import split_flag_list
 from katib_py.metricscollector.collector import Collector, CollectorConfig
 from katib_py.metricscollector.parse import compile_filters
-from katib_py.metricscollector.stoprules import parse_stop_rule
+from katib_py.metricscollector.stoprules import MODES, parse_stop_rule
 
 DEFAULT_FILE_PATH = "/var/log/katib/metrics.log"
 DEFAULT_TFEVENT_DIR = "/log"
@@ -80,6 +80,14 @@ def register(subparsers: Any) -> None:
     _flag(
         parser, "stop-rule", dest="stop_rules", action="append", default=[], help="name;value;comparison;step"
     )
+    _flag(
+        parser,
+        "stop-rule-mode",
+        dest="stop_rule_mode",
+        default="all",
+        choices=MODES,
+        help="stop when all rules are met (Katib) or at the first one (katib-py, e.g. asha)",
+    )
     _flag(parser, "s-earlystop", dest="early_stop", default="", help="early stopping service address")
     _flag(parser, "timeout", dest="timeout", type=duration_seconds, default=0.0, help="wait limit, 0 = none")
     _flag(parser, "p", dest="poll", type=duration_seconds, default=1.0, help="poll/report interval")
@@ -122,6 +130,7 @@ def config_from_args(args: argparse.Namespace) -> CollectorConfig:
         path=Path(args.path or default_path),
         filters=filters,
         stop_rules=[parse_stop_rule(rule) for rule in args.stop_rules],
+        stop_on_any_rule=args.stop_rule_mode == "any",
         early_stop_address=args.early_stop,
         wait_all=args.wait_all.strip().lower() in ("true", "1", "t", "yes"),
         poll_seconds=args.poll,

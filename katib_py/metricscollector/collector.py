@@ -51,6 +51,7 @@ class CollectorConfig:
     path: Path
     filters: list[str] = field(default_factory=list)
     stop_rules: list[StopRule] = field(default_factory=list)
+    stop_on_any_rule: bool = False  # -stop-rule-mode any
     early_stop_address: str = ""
     wait_all: bool = True
     poll_seconds: float = 1.0
@@ -164,7 +165,9 @@ class Collector:
         self.source: LineSource | EventSource = (
             EventSource(config) if config.kind == "TFEVENT" else LineSource(config)
         )
-        self.stopper = EarlyStopper(config.stop_rules, config.metric_names[0], config.maximize)
+        self.stopper = EarlyStopper(
+            config.stop_rules, config.metric_names[0], config.maximize, config.stop_on_any_rule
+        )
         self.watch = MainProcessWatch(config.metrics_dir, config.wait_all)
         self.terminated = threading.Event()
         self.objective_seen = False

@@ -6,6 +6,9 @@ has been reported at least startStep times (Katib checks only at exactly the sta
 objective metric the best value so far is compared (max when maximizing, min when minimizing); for
 other metrics the latest value. `nan`/`inf` and non-numbers never count as a best value and never
 satisfy a rule.
+
+Katib stops a trial once every rule is met. `-stop-rule-mode any` (katib-py, for algorithms whose
+rules are alternatives, such as `asha`'s one rule per rung) stops it at the first rule met.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 COMPARISONS = ("EQUAL", "LESS", "GREATER")
+MODES = ("all", "any")
 
 
 @dataclass(frozen=True)
@@ -55,10 +59,13 @@ def satisfied(rule: StopRule, value: float) -> bool:
 
 
 class EarlyStopper:
-    """Feeds on reported metric values; says when every rule has been satisfied."""
+    """Feeds on reported metric values; says when every rule (or with `any_rule`, one) is satisfied."""
 
-    def __init__(self, rules: Sequence[StopRule], objective: str, maximize: bool) -> None:
+    def __init__(
+        self, rules: Sequence[StopRule], objective: str, maximize: bool, any_rule: bool = False
+    ) -> None:
         self.pending = list(rules)
+        self.any_rule = any_rule
         self.had_rules = bool(rules)
         self.objective = objective
         self.maximize = maximize
@@ -83,9 +90,10 @@ class EarlyStopper:
             else:
                 self.best = max(self.best, number) if self.maximize else min(self.best, number)
             number = self.best
-        self.pending = [
+        left = [
             rule
             for rule in self.pending
             if not (rule.name == name and self.counts[name] >= rule.start_step and satisfied(rule, number))
         ]
+        self.pending = [] if self.any_rule and len(left) < len(self.pending) else left
         return not self.pending

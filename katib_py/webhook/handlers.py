@@ -26,8 +26,9 @@ from pydantic import ValidationError
 
 from katib_py.api.defaults import default_patch
 from katib_py.api.models import Experiment, Suggestion, Trial
-from katib_py.api.resources import SUGGESTIONS, TRIALS
+from katib_py.api.resources import EXPERIMENTS, SUGGESTIONS, TRIALS
 from katib_py.api.validation import FieldError, load_experiment, validate_experiment
+from katib_py.api.validation._warm_start import is_experiment_name
 from katib_py.core.pod_injection import (
     EXPERIMENT_LABEL,
     SUGGESTION_TRIAL_DIR_SETTING,
@@ -96,11 +97,13 @@ async def experiment_review_errors(
             old = None
     config = await ctx.katib_config()
     templates = await _prefetch_template(exp, kube)
+    seeds = await _prefetch_seeds(exp, kube, namespace)
     errors: list[FieldError] = validate_experiment(
         exp,
         old=old,
         config=config,
         load_template=lambda ns, cm, path: templates.get((ns, cm, path)),
+        find_experiment=seeds.get,
     )
     if errors:
         return 400, [str(e) for e in errors]
@@ -129,6 +132,22 @@ async def _prefetch_template(exp: Experiment, kube: Any) -> dict[tuple[str, str,
     obj = await kube.get_or_none(CONFIGMAPS, cm, ns)
     text = ((obj or {}).get("data") or {}).get(path) if obj is not None else None
     return {(ns, cm, path): text}
+
+
+async def _prefetch_seeds(exp: Experiment, kube: Any, namespace: str) -> dict[str, Experiment]:
+    """The experiments `spec.warmStart.experiments` names that exist (and load), by name."""
+    warm = exp.spec.warm_start if exp.spec else None
+    found: dict[str, Experiment] = {}
+    for name in dict.fromkeys((warm.experiments if warm else None) or []):
+        if not is_experiment_name(name):
+            continue  # never put into a URL; validation reports it
+        obj = await kube.get_or_none(EXPERIMENTS, name, namespace)
+        if obj is not None:
+            try:
+                found[name] = Experiment.load(obj)
+            except ValidationError:
+                continue
+    return found
 
 
 # ---------------------------------------------------------------- pod mutation

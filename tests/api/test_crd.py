@@ -127,6 +127,7 @@ def test_printer_columns() -> None:
         ("Failed", ".status.trialsFailed"),
         ("Best", ".status.currentOptimalTrial.observation.metrics[0].latest"),
         ("Max Duration", ".spec.maxDurationSeconds"),
+        ("Seeded From", ".spec.warmStart.experiments"),
         age,
     ]
 

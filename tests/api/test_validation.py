@@ -1269,3 +1269,148 @@ def test_infra_retry_limit_may_change_while_running(base: Raw) -> None:
     old = _stored(base, condition="Running", trials=2)
     base["spec"]["infraRetryLimit"] = 5
     assert _update(base, old) == []
+
+
+# ---------------------------------------------------------------- katib-py's warm start
+
+GOOD_POINT = {"lr": "0.05", "hidden": "32", "optimizer": "adam"}
+
+
+def _seed(raw: Raw, **changes: Any) -> Experiment:
+    other = copy.deepcopy(raw)
+    other["metadata"]["name"] = "older"
+    other["spec"].pop("warmStart", None)
+    for path, value in changes.items():
+        setp(other, path, value)
+    return apply_defaults(Experiment.load(other))
+
+
+def test_warm_start_points_and_experiments_are_accepted(base: Raw) -> None:
+    base["spec"]["warmStart"] = {
+        "points": [GOOD_POINT, {**GOOD_POINT, "lr": "0.01"}],
+        "experiments": ["older"],
+    }
+    seeds = {"older": _seed(base)}
+    assert errors_of(base, find_experiment=seeds.get) == []
+
+
+@pytest.mark.parametrize(
+    ("point", "message"),
+    [
+        ({"lr": "0.05", "hidden": "32"}, "spec.warmStart.points[0]: missing parameter(s): optimizer"),
+        ({**GOOD_POINT, "depth": "3"}, "spec.warmStart.points[0]: unknown parameter(s): depth"),
+        ({**GOOD_POINT, "lr": "0.5"}, "spec.warmStart.points[0].lr: 0.5 is outside [0.01, 0.1]"),
+        ({**GOOD_POINT, "lr": "fast"}, "spec.warmStart.points[0].lr: 'fast' is not a number"),
+        ({**GOOD_POINT, "lr": "nan"}, "spec.warmStart.points[0].lr: 'nan' is not a number"),
+        ({**GOOD_POINT, "hidden": "32.5"}, "spec.warmStart.points[0].hidden: '32.5' is not an integer"),
+        (
+            {**GOOD_POINT, "optimizer": "rmsprop"},
+            "spec.warmStart.points[0].optimizer: 'rmsprop' is not one of sgd, adam",
+        ),
+    ],
+)
+def test_a_bad_warm_start_point_is_refused(base: Raw, point: dict[str, str], message: str) -> None:
+    base["spec"]["warmStart"] = {"points": [point]}
+    assert [str(e) for e in errors_of(base)] == [message]
+
+
+def test_an_int_point_must_be_on_the_step_grid_and_discrete_compares_numbers(base: Raw) -> None:
+    base["spec"]["parameters"][1]["feasibleSpace"]["step"] = "8"
+    base["spec"]["parameters"].append(
+        {"name": "batch", "parameterType": "discrete", "feasibleSpace": {"list": ["32", "64"]}}
+    )
+    base["spec"]["warmStart"] = {"points": [{**GOOD_POINT, "hidden": "20", "batch": "64.0"}]}
+    assert [str(e) for e in errors_of(base)] == [
+        "spec.warmStart.points[0].hidden: 20 is not on the grid 16 + k * 8"
+    ]
+
+
+def test_warm_start_points_must_fit_in_max_trial_count(base: Raw) -> None:
+    base["spec"]["warmStart"] = {"points": [GOOD_POINT] * 7}
+    assert [str(e) for e in errors_of(base)] == [
+        "spec.warmStart.points: 7 points do not fit in spec.maxTrialCount (6)"
+    ]
+
+
+@pytest.mark.parametrize("algorithm", ["grid", "hyperband", "pbt"])
+def test_algorithms_with_their_own_schedule_take_no_warm_start(base: Raw, algorithm: str) -> None:
+    _for_algorithm(base, algorithm)
+    base["spec"]["warmStart"] = {"points": [GOOD_POINT]}
+    errors = [str(e) for e in errors_of(base)]
+    assert len(errors) == 1 and errors[0].startswith(
+        f"spec.warmStart: algorithm {algorithm} takes no warm start: "
+    ), errors
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        (
+            {"spec.objective.type": "minimize"},
+            "its objective is to minimize 'accuracy', this one's to maximize 'accuracy'",
+        ),
+        (
+            {"spec.objective.objectiveMetricName": "loss"},
+            "its objective is to maximize 'loss', this one's to maximize 'accuracy'",
+        ),
+        ({"spec.parameters[1].parameterType": "double"}, "parameter hidden is double there, int here"),
+        ({"spec.parameters[2].name": "opt"}, "its parameters are hidden, lr, opt, not hidden, lr, optimizer"),
+    ],
+)
+def test_a_seed_experiment_must_pose_the_same_problem(
+    base: Raw, changes: dict[str, Any], problem: str
+) -> None:
+    base["spec"]["warmStart"] = {"experiments": ["older"]}
+    seeds = {"older": _seed(base, **changes)}
+    assert [str(e) for e in errors_of(base, find_experiment=seeds.get)] == [
+        f"spec.warmStart.experiments[0]: experiment 'older' cannot seed this one: {problem}"
+    ]
+
+
+def test_seed_experiments_must_exist_be_named_well_and_not_be_itself(base: Raw) -> None:
+    base["spec"]["warmStart"] = {"experiments": ["gone", "base", "../secrets", "gone"]}
+    assert [str(e) for e in errors_of(base, find_experiment={}.get)] == [
+        "spec.warmStart.experiments[0]: experiment 'gone' not found in this namespace",
+        "spec.warmStart.experiments[1]: an experiment cannot seed itself",
+        "spec.warmStart.experiments[2]: '../secrets' is not an experiment name (a DNS-1123 subdomain)",
+        "spec.warmStart.experiments[3]: experiment 'gone' is listed twice",
+    ]
+
+
+# ---------------------------------------------------------------- asha
+
+
+def _asha(raw: Raw, **values: str) -> None:
+    raw["spec"]["earlyStopping"] = {
+        "algorithmName": "asha",
+        "algorithmSettings": [{"name": k, "value": v} for k, v in values.items()],
+    }
+
+
+def test_asha_settings_are_accepted(base: Raw) -> None:
+    _asha(base, min_resource="1", reduction_factor="3", max_resource="27")
+    assert errors_of(base) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"min_resource": "1"},
+            "spec.earlyStopping.algorithmSettings: algorithm asha requires setting 'max_resource' "
+            "(an integer >= 1)",
+        ),
+        (
+            {"max_resource": "4", "min_resource": "4"},
+            "spec.earlyStopping.algorithmSettings: max_resource (4) must be greater than min_resource (4)",
+        ),
+        (
+            {"max_resource": "9", "reduction_factor": "1"},
+            "spec.earlyStopping.algorithmSettings[1]: setting reduction_factor: "
+            "must be an integer >= 2, got '1'",
+        ),
+    ],
+)
+def test_bad_asha_settings_are_refused(base: Raw, values: dict[str, str], message: str) -> None:
+    _asha(base, **values)
+    assert [str(e) for e in errors_of(base)] == [message]

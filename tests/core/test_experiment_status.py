@@ -5,6 +5,12 @@ from katib_py.core import experiment_status as es
 
 from .core_factories import T1, T2, experiment, trial
 
+GOAL_OBJECTIVE = {
+    "type": "minimize",
+    "goal": 0.5,
+    "objectiveMetricName": "loss",
+    "metricStrategies": [{"name": "loss", "value": "min"}],
+}
 NOW = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)  # 29 s after T1
 
 
@@ -123,12 +129,7 @@ def test_suggestion_end_reached_completes_only_when_no_active_trials() -> None:
 def test_goal_wins_over_max_failed() -> None:
     exp = experiment(
         maxFailedTrialCount=1,
-        objective={
-            "type": "minimize",
-            "goal": 0.5,
-            "objectiveMetricName": "loss",
-            "metricStrategies": [{"name": "loss", "value": "min"}],
-        },
+        objective=GOAL_OBJECTIVE,
     )
     out = _condition_after(exp, [trial("a", "failed"), trial("b", "succeeded", loss="0.1")])
     assert _conditions(out)[-1] == ("Succeeded", "True", "ExperimentGoalReached")
@@ -209,12 +210,7 @@ def test_goal_and_failures_win_over_a_spent_duration() -> None:
         experiment(
             maxDurationSeconds=10,
             maxFailedTrialCount=1,
-            objective={
-                "type": "minimize",
-                "goal": 0.5,
-                "objectiveMetricName": "loss",
-                "metricStrategies": [{"name": "loss", "value": "min"}],
-            },
+            objective=GOAL_OBJECTIVE,
         )
     )
     for trials, reason in (

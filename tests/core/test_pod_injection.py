@@ -370,3 +370,13 @@ def test_relative_metrics_file_matches_katib_unit_test() -> None:
     source = {"fileSystemPath": {"path": "metric.log", "kind": "File", "format": "TEXT"}}
     out = mutate(make_pod(["python main.py"]), make_trial("File", source=source))
     assert primary(out)["args"] == ["python main.py && echo completed > $$$$.pid"]
+
+
+def test_a_trial_of_an_any_rule_algorithm_gets_the_collector_s_any_mode() -> None:
+    trial = make_trial(rules=[{"name": "accuracy", "value": "0.5", "comparison": "less", "startStep": 1}])
+    assert trial.metadata is not None
+    trial.metadata.annotations = {"katib-py.kubeflow.org/stop-rule-mode": "any"}
+    args = sidecar(mutate(make_pod(TRAIN), trial))["args"]
+    assert args[-4:] == ["-stop-rule-mode", "any", "-s-earlystop", ES]
+    plain = sidecar(mutate(make_pod(TRAIN), make_trial(rules=[{"name": "accuracy", "value": "0.5"}])))
+    assert "-stop-rule-mode" not in plain["args"]  # Katib's own collector knows no such flag

@@ -47,7 +47,7 @@ def test_early_stopping_adds_container_port_and_rbac() -> None:
     assert names == ["suggestion", "early-stopping"]
     assert d["spec"]["template"]["spec"]["serviceAccountName"] == "exp-random"
     assert [p["port"] for p in sr.service(s)["spec"]["ports"]] == [6789, 6788]
-    assert sr.role(s)["rules"][0]["resources"] == ["trials", "trials/status"]
+    assert [r["resources"] for r in sr.role(s)["rules"]] == [["trials"], ["trials/status"]]
     assert sr.role_binding(s)["subjects"][0]["name"] == "exp-random"
 
 

@@ -4,7 +4,7 @@ import random
 from katib_py.api.models import AlgorithmSetting, EarlyStoppingRule
 from katib_py.core import suggestion_sync as ss
 
-from .core_factories import suggestion, trial
+from .core_factories import experiment, suggestion, trial
 
 
 def test_wanted_requests_is_cumulative_and_idempotent() -> None:
@@ -111,3 +111,42 @@ def test_trial_being_deleted_by_hand_holds_its_slot_instead_of_asking_for_more()
     assert ss.wanted_requests(s, live, add=1, incomplete_early_stopped=0) == 2
     assert ss.assignments_to_create(s, all_names, add=1) == []  # cannot recreate before it is gone
     assert [x.name for x in ss.assignments_to_create(s, live, add=1)] == ["b"]
+
+
+# ---------------------------------------------------------------- katib-py's warm start
+
+
+def _warm(points: list[dict[str, str]], experiments: list[str] | None = None):  # type: ignore[no-untyped-def]
+    return experiment(
+        parameters=[
+            {"name": "lr", "parameterType": "double", "feasibleSpace": {"min": "0.01", "max": "0.1"}},
+            {"name": "opt", "parameterType": "categorical", "feasibleSpace": {"list": ["sgd", "adam"]}},
+        ],
+        warmStart={"points": points, "experiments": experiments or []},
+    )
+
+
+def test_the_first_assignments_are_the_points_in_order_in_the_spec_parameter_order() -> None:
+    exp = _warm([{"opt": "sgd", "lr": "0.02"}, {"lr": "0.03", "opt": "adam"}, {"lr": "0.04", "opt": "sgd"}])
+    first = ss.warm_start_replies(exp, suggestion([], count=0), wanted=2)
+    assert [r.parameters for r in first] == [
+        [("lr", "0.02"), ("opt", "sgd")],
+        [("lr", "0.03"), ("opt", "adam")],
+    ]
+    assert all(r.labels == {ss.WARM_START_LABEL: "point"} for r in first)
+    # two handed out: the third comes next, then none (the algorithm is asked for the rest)
+    assert [r.parameters for r in ss.warm_start_replies(exp, suggestion([], count=2), wanted=5)] == [
+        [("lr", "0.04"), ("opt", "sgd")]
+    ]
+    assert ss.warm_start_replies(exp, suggestion([], count=3), wanted=5) == []
+    assert ss.warm_start_replies(experiment(), None, wanted=3) == []
+
+
+def test_seeds_are_other_experiments_and_only_trials_with_an_observation() -> None:
+    exp = _warm([], ["older", "exp", "older", "oldest"])
+    assert ss.seed_experiments(exp) == ["older", "oldest"]  # never itself, each once
+    assert ss.is_seed(trial("a", "succeeded", loss="0.3"))
+    assert ss.is_seed(trial("b", "earlystopped", loss="0.9"))
+    assert not ss.is_seed(trial("c", "succeeded"))  # no observation
+    assert not ss.is_seed(trial("d", "failed"))
+    assert not ss.is_seed(trial("e", "running", loss="0.1"))

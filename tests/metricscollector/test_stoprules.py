@@ -49,3 +49,14 @@ def test_all_rules_needed_and_no_rules_never_stop() -> None:
     empty = EarlyStopper([], objective="acc", maximize=True)
     assert not empty.observe("acc", "0")
     assert not empty.stopped
+
+
+def test_any_rule_mode_stops_at_the_first_rule_met() -> None:
+    """asha's rules are one per rung: failing any rung ends the trial (Katib needs all)."""
+    rules = [StopRule("accuracy", 0.5, "LESS", 1), StopRule("accuracy", 0.8, "LESS", 3)]
+    both = EarlyStopper(rules, "accuracy", maximize=True)
+    either = EarlyStopper(rules, "accuracy", maximize=True, any_rule=True)
+    for value in ("0.6", "0.65", "0.7"):  # above the rung-1 cut-off, below the rung-3 one
+        stopped_both, stopped_either = both.observe("accuracy", value), either.observe("accuracy", value)
+    assert (stopped_both, both.stopped) == (False, False)
+    assert (stopped_either, either.stopped) == (True, True)

@@ -33,7 +33,8 @@ class Stack:
         self.data_dir = data_dir
         self.proc = proc
         self.env = dict(os.environ, KUBECONFIG=str(data_dir / "kubeconfig"))
-        self.gates = data_dir / "gates"
+        # Beside the data directory, not in it: Pods do not see the data directory.
+        self.gates = data_dir.with_name(data_dir.name + "-gates")
         self.gates.mkdir(exist_ok=True)
 
     def kubectl(

@@ -216,3 +216,52 @@ def test_chart_installs_and_runs_an_experiment(
     finally:
         conn.close()
     assert trials_with_metrics == 3
+
+
+def _without_rule(manifest: str, kind: str, name: str, resource: str) -> tuple[str, dict[str, Any]]:
+    """The rendered chart with the rule of `kind`/`name` that covers `resource` removed."""
+    docs = [d for d in yaml.safe_load_all(manifest) if d]
+    for doc in docs:
+        if doc["kind"] == kind and doc["metadata"]["name"] == name:
+            removed = next(r for r in doc["rules"] if resource in r.get("resources", []))
+            doc["rules"].remove(removed)
+            return yaml.safe_dump_all(docs), removed
+    raise AssertionError(f"no {kind} {name} in the chart")
+
+
+def test_the_chart_rbac_is_enforced_one_missing_rule_fails_the_install(tmp_path: Path) -> None:
+    """The same install with the operator's read of katib-config (`configmaps get`) taken out of the
+    chart's ClusterRole: the embedded API server refuses the operator with kube's 403, so it never
+    gets Ready. This is what makes the test above a test of the chart's least-privilege RBAC."""
+    data_dir = Path(tempfile.mkdtemp(prefix="katib-py-chart-rbac-", dir="/var/tmp"))
+    cluster = LocalCluster(data_dir, port=0, job_backoff_base=0.5, restart_backoff_base=0.5)
+    cluster.start_in_thread()
+    try:
+        kubeconfig = Path(cluster.kubeconfig)
+        values = embedded_values("unused")
+        values["database"]["external"]["port"] = 1  # db-manager is not what this test looks at
+        manifest, removed = _without_rule(
+            helm_template(values), "ClusterRole", "katib-controller", "configmaps"
+        )
+        assert removed == {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}
+        path = tmp_path / "katib-py.yaml"
+        path.write_text(manifest, encoding="utf-8")
+        kubectl(kubeconfig, "create", "namespace", NAMESPACE)
+        kubectl(kubeconfig, "apply", "-f", str(path))
+        forbidden = (
+            'configmaps "katib-config" is forbidden: User "system:serviceaccount:kubeflow:katib-controller" '
+            'cannot get resource "configmaps" in API group "" in the namespace "kubeflow"'
+        )
+        wait_for(
+            "the operator refused by RBAC",
+            lambda: forbidden in logs(kubeconfig, "katib-controller"),
+            120,
+            lambda: pod_summary(kubeconfig) + "\n" + logs(kubeconfig, "katib-controller"),
+        )
+        obj = json.loads(
+            kubectl(kubeconfig, "-n", NAMESPACE, "get", "deployment", "katib-controller", "-o", "json")
+        )
+        assert not (obj.get("status") or {}).get("readyReplicas")
+    finally:
+        cluster.stop_thread()
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -115,3 +115,29 @@ def test_api_free_workloads_mount_no_token(rendered: dict[str, list[dict[str, An
                 assert spec["serviceAccountName"] == "katib-controller"
             else:
                 assert spec["automountServiceAccountToken"] is False, where
+
+
+def test_the_operator_may_create_the_early_stopping_role(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    """RBAC refuses a Role that grants more than its creator holds (escalation prevention): the
+    Role the operator makes for an early-stopping Suggestion must be covered by the chart's
+    operator ClusterRole, or early stopping breaks on a real cluster."""
+    from katib_py.api.models import Suggestion
+    from katib_py.core import suggestion_resources
+    from katib_py.localcluster.apiserver import rbac
+
+    cluster_role = one(rendered["defaults"], "ClusterRole", "katib-controller")
+    suggestion = Suggestion.load(
+        {
+            "metadata": {"name": "exp", "namespace": "ns", "uid": "u1"},
+            "spec": {
+                "algorithm": {"algorithmName": "random"},
+                "earlyStopping": {"algorithmName": "medianstop"},
+            },
+        }
+    )
+    role = suggestion_resources.role(suggestion)
+    held = rbac.parse_rules(cluster_role)
+    assert rbac.missing_rules(held, rbac.parse_rules(role)) == []
+    # ... and the check does catch a rule the operator lacks (Katib's `*` on trials/status).
+    katib_role = {"rules": [{"apiGroups": ["kubeflow.org"], "resources": ["trials/status"], "verbs": ["*"]}]}
+    assert rbac.missing_rules(held, rbac.parse_rules(katib_role))

@@ -59,7 +59,7 @@ def test_the_cli_serves_the_plugin_once_it_is_installed(plugin_site: Path, free_
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     before = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
     assert before.returncode == 2
-    known = "bayesianoptimization, cmaes, darts, enas, grid,"
+    known = "asha, bayesianoptimization, cmaes, darts, enas, grid,"
     assert f"unknown algorithm '{NAME}' (known: {known}" in before.stderr
 
     env["PYTHONPATH"] = str(plugin_site)

@@ -4,16 +4,21 @@ Runs in .venv-katib-sdk (see scripts/install-katib-sdk.sh), never in katib-py's 
 the SDK and the Kubernetes client the SDK depends on. It builds a random-search Experiment with the SDK's
 own models, creates it, waits for Succeeded, reads the results back through the SDK, and writes a JSON
 summary to --output for the pytest side to check (the SDK prints progress on stdout while it waits).
+
+`read FILE` instead loads the Experiment and Trial objects of a JSON file (as the API server returns
+them) with the SDK's deserializer and prints what the SDK made of them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from kubeflow.katib import (
+    ApiClient,
     KatibClient,
     V1beta1AlgorithmSpec,
     V1beta1Experiment,
@@ -148,7 +153,28 @@ def run(kubeconfig: str, namespace: str, name: str, db_manager: str) -> dict[str
     }
 
 
+class _Response:
+    """What ApiClient.deserialize reads: an object with the body in `.data`."""
+
+    def __init__(self, obj: Any) -> None:
+        self.data = json.dumps(obj)
+
+
+def read(path: Path) -> dict[str, Any]:
+    objects = json.loads(path.read_text())
+    api = ApiClient()
+    exp = api.deserialize(_Response(objects["experiment"]), "V1beta1Experiment")
+    trial = api.deserialize(_Response(objects["trial"]), "V1beta1Trial")
+    return {
+        "experiment": api.sanitize_for_serialization(exp),
+        "trial": api.sanitize_for_serialization(trial),
+    }
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "read":
+        print(json.dumps(read(Path(sys.argv[2]))))
+        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--namespace", default="default")

@@ -219,3 +219,44 @@ def test_trial_metrics_from_db_manager(summary: dict[str, Any]) -> None:
     assert values["accuracy"][-1] == pytest.approx(as_float(best["latest"]), abs=1e-9)
     assert max(values["accuracy"]) == pytest.approx(as_float(best["max"]), abs=1e-9)
     assert min(values["accuracy"]) == pytest.approx(as_float(best["min"]), abs=1e-9)
+
+
+def test_the_sdk_reads_objects_that_use_katib_py_additions(sdk_python: Path, tmp_path: Path) -> None:
+    """Time budgets and warm start are fields Katib's SDK does not know: it must read such objects
+    (dropping the fields) and keep everything else."""
+    condition = {"type": "Succeeded", "status": "True", "reason": "ExperimentMaxDurationReached"}
+    objects = {
+        "experiment": {
+            "apiVersion": "kubeflow.org/v1beta1",
+            "kind": "Experiment",
+            "metadata": {"name": "additions", "namespace": "default"},
+            "spec": {
+                "maxTrialCount": 4,
+                "maxDurationSeconds": 600,
+                "trialTimeoutSeconds": 60,
+                "warmStart": {"points": [{"lr": "0.01"}], "experiments": ["older"]},
+                "objective": {"type": "maximize", "objectiveMetricName": "accuracy"},
+            },
+            "status": {"conditions": [condition], "trials": 2},
+        },
+        "trial": {
+            "apiVersion": "kubeflow.org/v1beta1",
+            "kind": "Trial",
+            "metadata": {"name": "additions-x", "labels": {"katib-py.kubeflow.org/warm-start": "point"}},
+            "spec": {"timeoutSeconds": 60, "retainRun": True},
+            "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "TrialTimedOut"}]},
+        },
+    }
+    path = tmp_path / "objects.json"
+    path.write_text(json.dumps(objects))
+    command = sdk_command(sdk_python, "read", str(path))
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "PYTHONPATH")}
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    read = json.loads(proc.stdout)
+    exp, trial = read["experiment"], read["trial"]
+    assert exp["spec"]["maxTrialCount"] == 4 and "warmStart" not in exp["spec"]
+    assert exp["status"]["conditions"][0]["reason"] == "ExperimentMaxDurationReached"
+    assert trial["spec"]["retainRun"] is True
+    assert trial["status"]["conditions"][0]["reason"] == "TrialTimedOut"
+    assert trial["metadata"]["labels"] == {"katib-py.kubeflow.org/warm-start": "point"}

@@ -135,7 +135,7 @@ def test_cli_rejects_unknown_algorithm() -> None:
         timeout=60,
     )
     assert result.returncode == 2
-    assert "katib-py suggestion serve: unknown algorithm 'nope' (known: bayesianoptimization, cmaes, " in (
+    assert "katib-py suggestion serve: unknown algorithm 'nope' (known: asha, bayesianoptimization, " in (
         result.stderr
     )
 
@@ -334,3 +334,53 @@ def test_set_trial_status_without_a_cluster_is_unavailable(
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert "no Kubernetes configuration" in (error.details() or "")
     assert os.environ["KUBECONFIG"].endswith("absent")
+
+
+# ---------------------------------------------------------------- asha
+
+
+def test_asha_gives_one_rule_per_reached_rung_at_the_top_one_over_eta(serve: Serve, db_manager: str) -> None:
+    report(db_manager, "a1", "loss", [5, 4, 3, 2, 1, 0.5, 0.4, 0.3, 0.2])  # reached rungs 1, 3 and 9
+    report(db_manager, "a2", "loss", [6, 5, 4])  # rungs 1 and 3
+    report(db_manager, "a3", "loss", [4, 3, 8])  # rungs 1 and 3 (best of its first 3: 3)
+    trials = [
+        m.trial("a1", {"x": "0.1"}, "Succeeded", {"loss": 0.2}),
+        m.trial("a2", {"x": "0.2"}, "EarlyStopped", {"loss": 4}),
+        m.trial("a3", {"x": "0.3"}, "Running"),
+    ]
+    experiment = m.experiment(
+        "asha",
+        "random",
+        [m.parameter("x", "double", min=0, max=1)],
+        metric="loss",
+        early_stopping="asha",
+        early_stopping_settings={"min_resource": "1", "reduction_factor": "3", "max_resource": "27"},
+    )
+    service = serve("asha")
+    got = rules(service, experiment, trials, db_manager)
+    # minimised: a trial continues when it is among the lowest third at the rung
+    assert [(r.name, r.start_step, r.comparison) for r in got] == [
+        ("loss", 1, api_pb2.GREATER),
+        ("loss", 3, api_pb2.GREATER),
+        ("loss", 9, api_pb2.GREATER),
+    ]
+    assert [float(r.value) for r in got] == pytest.approx([4 + (5 - 4) * (2 / 3), 3 + 0, 0.2])
+    assert rules(service, experiment, [], db_manager) == []  # no history: no rule
+
+
+def test_asha_refuses_max_resource_not_above_min_resource(serve: Serve) -> None:
+    service = serve("asha")
+    spec = api_pb2.EarlyStoppingSpec(
+        algorithm_name="asha",
+        algorithm_settings=[
+            api_pb2.EarlyStoppingSetting(name="min_resource", value="4"),
+            api_pb2.EarlyStoppingSetting(name="max_resource", value="4"),
+        ],
+    )
+    error = rpc_error(
+        lambda: service.client.early_stopping.ValidateEarlyStoppingSettings(
+            api_pb2.ValidateEarlyStoppingSettingsRequest(early_stopping=spec), timeout=30
+        )
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "max_resource (4) must be greater than min_resource (4)" in (error.details() or "")

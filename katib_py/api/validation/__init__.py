@@ -14,7 +14,8 @@ logUniform/logNormal need min > 0, distributions and settings the chosen algorit
 metric strategies, and every metrics filter (StdOut included).
 
 One private module per rule group (README "Where the rules live"): `_names`, `_budget`,
-`_objective`, `_algorithm`, `_trial_template`, `_parameters`, `_metrics_collector`, with
+`_objective`, `_algorithm`, `_trial_template`, `_parameters`, `_metrics_collector`,
+`_warm_start`, with
 `_experiment` running them in order and `_load` turning a raw object into an Experiment.
 """
 
@@ -22,5 +23,6 @@ from katib_py.api.validation._errors import FieldError
 from katib_py.api.validation._experiment import validate_experiment
 from katib_py.api.validation._load import load_experiment
 from katib_py.api.validation._trial_template import TemplateLoader
+from katib_py.api.validation._warm_start import ExperimentLookup
 
-__all__ = ["FieldError", "TemplateLoader", "load_experiment", "validate_experiment"]
+__all__ = ["ExperimentLookup", "FieldError", "TemplateLoader", "load_experiment", "validate_experiment"]

@@ -189,4 +189,8 @@ def validate_early_stopping(exp: Experiment, cfg: KatibConfig, add: Add) -> None
         return
     info = algorithms.EARLY_STOPPING_ALGORITHMS.get(es.algorithm_name)
     if info is not None:
-        _settings_errors(info, es.algorithm_settings or [], "spec.earlyStopping.algorithmSettings", add)
+        path = "spec.earlyStopping.algorithmSettings"
+        parsed = _settings_errors(info, es.algorithm_settings or [], path, add)
+        problem = algorithms.asha_problem(parsed) if parsed is not None and info.name == "asha" else None
+        if problem:
+            add(FieldError(path, problem))

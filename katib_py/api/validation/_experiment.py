@@ -2,7 +2,8 @@
 
 The order is that of `pkg/webhook/v1beta1/experiment/validator/validator.go`: name, counts,
 update, objective (whose errors return at once: later rules need a usable objective), algorithm,
-early stopping, resume policy, trial template, parameters or nasConfig, metrics collector.
+early stopping, resume policy, trial template, parameters or nasConfig, metrics collector; then
+katib-py's warm start.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from katib_py.api.validation._names import validate_name
 from katib_py.api.validation._objective import validate_objective
 from katib_py.api.validation._parameters import validate_search_space
 from katib_py.api.validation._trial_template import TemplateLoader, validate_trial_template
+from katib_py.api.validation._warm_start import ExperimentLookup, validate_warm_start
 
 
 def validate_experiment(
@@ -25,11 +27,14 @@ def validate_experiment(
     old: Experiment | None = None,
     config: KatibConfig | None = None,
     load_template: TemplateLoader | None = None,
+    find_experiment: ExperimentLookup | None = None,
 ) -> list[FieldError]:
     """Every error of `exp` (already defaulted, as the webhook sees it), in Katib's rule order.
 
     `old` is the stored object on UPDATE. `config` defaults to the packaged katib-config.
     `load_template` resolves configMap trial templates; without it that source is not loaded.
+    `find_experiment` finds the experiments `spec.warmStart.experiments` names; without it they
+    are not looked up.
     """
     cfg = config if config is not None else default_katib_config()
     errors: list[FieldError] = []
@@ -52,4 +57,6 @@ def validate_experiment(
     errors.extend(validate_trial_template(exp, load_template))
     validate_search_space(exp, add)
     validate_metrics_collector(spec.metrics_collector_spec, cfg, add)
+    if not any(e.path.startswith("spec.parameters") for e in errors):
+        validate_warm_start(exp, find_experiment, add)
     return errors

@@ -55,7 +55,8 @@ def validate_search_space(exp: Experiment, add: Add) -> None:
         validate_nas_config(spec.nas_config, info, add)
 
 
-def _number(raw: str, as_int: bool) -> float | None:
+def number_or_none(raw: str, as_int: bool = False) -> float | None:
+    """The finite number `raw` spells (an integer if `as_int`), else None."""
     try:
         value = float(int(raw)) if as_int else float(raw)
     except ValueError:
@@ -148,17 +149,17 @@ def _validate_numeric(
         )
     low = high = None
     if fs.min:
-        low = _number(fs.min, as_int)
+        low = number_or_none(fs.min, as_int)
         if low is None:
             add(FieldError(f"{fpath}.min", f"must be {kind} for parameterType {ptype}, got {fs.min!r}"))
     if fs.max:
-        high = _number(fs.max, as_int)
+        high = number_or_none(fs.max, as_int)
         if high is None:
             add(FieldError(f"{fpath}.max", f"must be {kind} for parameterType {ptype}, got {fs.max!r}"))
     if low is not None and high is not None and (low > high or (low == high and not fixed_ok)):
         add(FieldError(f"{fpath}.min", f"must be less than feasibleSpace.max ({fs.max}), got {fs.min}"))
     if fs.step:
-        step = _number(fs.step, as_int)
+        step = number_or_none(fs.step, as_int)
         if step is None:
             add(FieldError(f"{fpath}.step", f"must be {kind} for parameterType {ptype}, got {fs.step!r}"))
         elif step <= 0:
@@ -190,7 +191,7 @@ def _validate_list(fs: FeasibleSpace, fpath: str, ptype: str, dist: str, add: Ad
         if item in seen:
             add(FieldError(f"{fpath}.list[{j}]", f"duplicate value {item!r}"))
         seen.add(item)
-        if ptype == ParameterType.DISCRETE and _number(item, as_int=False) is None:
+        if ptype == ParameterType.DISCRETE and number_or_none(item, as_int=False) is None:
             add(
                 FieldError(f"{fpath}.list[{j}]", f"must be a number for parameterType discrete, got {item!r}")
             )

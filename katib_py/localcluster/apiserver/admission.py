@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import jsonpatch
 
-from katib_py.kube.errors import api_error
+from katib_py.kube.errors import ApiError, api_error
 from katib_py.kube.selectors import labels_match, selector_from_label_selector_object
 
 from .auth import User
@@ -240,6 +240,9 @@ class AdmissionChain:
         self._lookup = lookup
         self._list = lister
         self._session: aiohttp.ClientSession | None = None
+        # RBAC escalation prevention (authz.Authorizer.check_escalation), run before validating webhooks
+        # as kube's RBAC storages do it before the store's create/update.
+        self.rbac_check: Callable[[AdmissionRequest, Obj | None], ApiError | None] | None = None
 
     async def close(self) -> None:
         if self._session is not None:
@@ -268,6 +271,10 @@ class AdmissionChain:
             for hook in self._hooks("mutatingwebhookconfigurations", req):
                 obj = await self._call(hook, req, obj, mutating=True)
         if validate:
+            if self.rbac_check is not None and req.operation in ("CREATE", "UPDATE") and not req.subresource:
+                refused = self.rbac_check(req, obj)
+                if refused is not None:
+                    raise refused
             for hook in self._hooks("validatingwebhookconfigurations", req):
                 await self._call(hook, req, obj, mutating=False)
         return obj

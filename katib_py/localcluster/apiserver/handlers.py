@@ -11,16 +11,17 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import unquote
 
-import yaml
 from aiohttp import web
 
 from katib_py.kube import errors
 from katib_py.kube.errors import ApiError, api_error
 from katib_py.kube.selectors import labels_match, parse_label_selector
 
-from . import defaults, discovery, eviction, protobuf
+from . import decoding, defaults, discovery, eviction, protobuf, validation
 from .auth import Authenticator, User
+from .authz import Authorizer
 from .objects import APPLY_PATCH, ObjectService, WriteOptions
 from .registry import Registry, ResourceInfo
 from .selectors import parse_field_selector
@@ -51,6 +52,7 @@ class ServedState(Protocol):
     registry: Registry
     objects: ObjectService
     auth: Authenticator
+    authorizer: Authorizer
     hub: WatchHub
     max_request_bytes: int
     watch_timeout: float
@@ -77,6 +79,34 @@ def json_response(
 
 def error_response(exc: ApiError) -> web.Response:
     return json_response(exc.body, exc.status)
+
+
+# Bodies up to this size are decoded on the event loop; larger ones in a worker thread, so that a
+# 3 MiB body does not stall every other request while it is parsed.
+INLINE_DECODE_BYTES = 64 * 1024
+
+
+@web.middleware
+async def no_plain_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """The outermost middleware: whatever fails, the client gets a Status body, never aiohttp's
+    plain-text 500 (kube-apiserver's panic recovery answers an InternalError Status the same way)."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(api_error(exc.status, exc.reason, exc.reason.replace(" ", "")))
+    except ApiError as exc:
+        return error_response(exc)
+    except UnicodeDecodeError as exc:  # a path segment escaping bytes that are not UTF-8
+        return error_response(errors.bad_request(f"the request path is not valid UTF-8: {exc}"))
+    except Exception as exc:
+        log.exception("internal error serving %s %s", request.method, request.path)
+        return error_response(
+            api_error(500, f"Internal error occurred: {type(exc).__name__}: {exc}"[:1000], "InternalError")
+        )
 
 
 @dataclass
@@ -113,6 +143,7 @@ class Handlers:
             return error_response(api_error(401, "Unauthorized", "Unauthorized"))
         request[USER_KEY] = user
         try:
+            self.server.authorizer.authorize(user, request.method, request.path, request.query)
             return await handler(request)
         except ApiError as exc:
             return error_response(exc)
@@ -124,8 +155,10 @@ class Handlers:
     # ---- entry ----
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
-        path = request.path.rstrip("/") or "/"
-        parts = [p for p in path.split("/") if p]
+        # split before unquoting: an escaped "/" (%2F) is part of a name, never a separator, so
+        # that DELETE .../configmaps/%2F is not a DELETE of the whole collection
+        parts = [unquote(p, errors="strict") for p in request.raw_path.split("?", 1)[0].split("/") if p]
+        path = "/" + "/".join(parts)
         if path == "/version":
             return json_response(discovery.KUBE_VERSION)
         if path == "/api":
@@ -196,6 +229,12 @@ class Handlers:
     async def _resource(self, request: web.Request, t: Target) -> web.StreamResponse:
         method = request.method
         q = request.query
+        if t.info.kind == "SelfSubjectAccessReview":
+            if method != "POST" or t.name:
+                raise _not_allowed()
+            return json_response(
+                self.server.authorizer.review(request[USER_KEY], await self._body(request)), 201
+            )
         if t.name == "":
             if method == "GET":
                 if t.watch or _bool(q.get("watch")):
@@ -314,21 +353,22 @@ class Handlers:
             raise api_error(413, "Request entity too large: limit is 3145728", "RequestEntityTooLarge")
         if not raw:
             return None
-        try:
-            if yaml_ok or ctype in ("application/yaml", "application/apply-patch+yaml"):
-                return yaml.safe_load(raw)
-            return json.loads(raw)
-        except (ValueError, yaml.YAMLError) as exc:
-            raise errors.bad_request(f"the body of the request could not be decoded: {exc}") from exc
+        if len(raw) <= INLINE_DECODE_BYTES:
+            return decoding.decode_body(raw, ctype, yaml_ok)
+        return await asyncio.to_thread(decoding.decode_body, raw, ctype, yaml_ok)
 
     async def _delete_options(self, request: web.Request) -> Obj:
         body = await self._body(request) if request.can_read_body else None
         options: Obj = body if isinstance(body, dict) else {}
+        problem = validation.options_type_error(options)
+        if problem is not None:
+            raise errors.bad_request(problem)
         q = request.query
         if "propagationPolicy" in q:
             options["propagationPolicy"] = q["propagationPolicy"]
-        if "gracePeriodSeconds" in q:
-            options["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+        grace = decoding.query_int(q, "gracePeriodSeconds")
+        if grace is not None:
+            options["gracePeriodSeconds"] = grace
         if "orphanDependents" in q:
             options["orphanDependents"] = _bool(q["orphanDependents"])
         return options
@@ -359,10 +399,12 @@ class Handlers:
             try:
                 token = json.loads(base64.urlsafe_b64decode(cont.encode()))
                 start = token["start"]
-            except (ValueError, KeyError, binascii.Error) as exc:
+                if not isinstance(start, str):
+                    raise ValueError("the key has no start")
+            except (ValueError, KeyError, TypeError, binascii.Error) as exc:
                 raise errors.bad_request(f"continue key is not valid: {exc}") from exc
             items = [o for o in items if _item_key(o) > start]
-        limit = int(q.get("limit") or 0)
+        limit = decoding.query_int(q, "limit") or 0
         if limit > 0 and len(items) > limit:
             remaining = len(items) - limit
             items = items[:limit]
@@ -417,7 +459,7 @@ class Handlers:
         include = q.get("includeObject", "Metadata")
         bookmarks = _bool(q.get("allowWatchBookmarks"))
         send_initial = _bool(q.get("sendInitialEvents"))
-        timeout = float(q.get("timeoutSeconds") or self.server.watch_timeout)
+        timeout = float(decoding.query_int(q, "timeoutSeconds") or self.server.watch_timeout)
 
         backlog: list[Event] = []
         expired = False
@@ -449,9 +491,9 @@ class Handlers:
 
         async def send(kind: str, obj: Obj, change: Change | None = None) -> None:
             if change is not None and not as_table and self._serves_as_stored(t.info, obj):
-                line = change.lines.get(kind)
-                if line is None:
-                    line = change.lines[kind] = dumps({"type": kind, "object": obj}) + b"\n"
+                line = self.server.hub.encoded(
+                    change, kind, lambda: dumps({"type": kind, "object": obj}) + b"\n"
+                )
                 await resp.write(line)
                 return
             if kind not in ("BOOKMARK", "ERROR"):
@@ -484,7 +526,7 @@ class Handlers:
                     break
                 wait = min(deadline, next_bookmark) - now if bookmarks else deadline - now
                 try:
-                    item = await asyncio.wait_for(watcher.queue.get(), timeout=max(wait, 0.001))
+                    item = await asyncio.wait_for(watcher.get(), timeout=max(wait, 0.001))
                 except TimeoutError:
                     if bookmarks and time.monotonic() >= next_bookmark and watcher.queue.empty():
                         await send("BOOKMARK", self._bookmark(t.info))
@@ -497,6 +539,8 @@ class Handlers:
                 await send("BOOKMARK", self._bookmark(t.info))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
+        except Exception:  # the stream has begun: end it (the client resumes from its last event)
+            log.exception("watch of %s ended by an internal error", t.info.plural)
         finally:
             self.server.hub.unsubscribe(watcher)
         return resp
@@ -538,7 +582,7 @@ class Handlers:
                     404, f"the server could not find the requested resource ( pods/log {t.name})", "NotFound"
                 )
             )
-        tail = int(q["tailLines"]) if q.get("tailLines") else None
+        tail = decoding.query_int(q, "tailLines")
         stream = provider.read(
             t.namespace, t.name, container, _bool(q.get("follow")), tail, _bool(q.get("previous"))
         )
@@ -566,13 +610,13 @@ class Handlers:
         obj = self.svc.get(t.info, t.namespace, t.name)
         if request.method in ("PUT", "PATCH"):
             body = await self._body(request)
-            replicas = ((body or {}).get("spec") or {}).get("replicas")
             if request.method == "PATCH" and request.content_type == "application/json-patch+json":
                 from .patching import json_patch
 
-                replicas = json_patch(self._scale_obj(t, obj), body)["spec"]["replicas"]
+                body = json_patch(self._scale_obj(t, obj), body)
+            replicas = validation.scale_replicas(body)
             if replicas is not None:
-                patch = {"spec": {"replicas": int(replicas)}}
+                patch = {"spec": {"replicas": replicas}}
                 res = await self.svc.patch(
                     t.info,
                     t.namespace,

@@ -15,7 +15,6 @@ import base64
 import contextlib
 import copy
 import json
-import string
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from katib_py.kube.errors import Forbidden, api_error
 from katib_py.kube.meta import random_suffix
 from katib_py.kube.rfc3339 import now_time
 
-from . import crds, defaults, deletion, limits, patching, schema
+from . import crds, defaults, deletion, limits, patching, schema, validation
 from .admission import AdmissionChain, AdmissionRequest, check_match_conditions
 from .auth import Authenticator, User
 from .registry import Registry, ResourceInfo, storage_key
@@ -120,13 +119,17 @@ class ObjectService:
         meta["resourceVersion"] = str(self.store.next_rv())  # a refused write leaves a harmless gap
         ns = meta.get("namespace", "") if info.namespaced else ""
         rkey = self.rkey(info)
+        before = self.store.text(rkey, ns, meta["name"]) or ""
         if event == "DELETED":
             self.store.delete(rkey, ns, meta["name"])
+            size = 2 * len(before)
         else:
             text = json.dumps(obj, separators=(",", ":"))
             limits.check_object_size(text)
             self.store.put(rkey, ns, meta["name"], obj, text)
-        self.hub.publish(Change(int(meta["resourceVersion"]), event, rkey, ns, obj, old))
+            size = len(text) + len(before)
+        # committed: from here on nothing may fail the request (publish never raises)
+        self.hub.publish(Change(int(meta["resourceVersion"]), event, rkey, ns, obj, old, size))
         self._after_write(info, obj, event)
         return obj
 
@@ -147,7 +150,8 @@ class ObjectService:
                 gone = {**gone, "metadata": {**gone["metadata"], "resourceVersion": str(rv)}}
                 self.store.persist_rv()
                 namespace = gone["metadata"].get("namespace", "")
-                self.hub.publish(Change(rv, "DELETED", change.drop, namespace, gone, None))
+                size = len(json.dumps(gone, separators=(",", ":")))
+                self.hub.publish(Change(rv, "DELETED", change.drop, namespace, gone, None, size))
         self._on_registry_change()
 
     def load_crds(self) -> None:
@@ -194,31 +198,13 @@ class ObjectService:
         return [] if opts.ignore_unknown else [f'unknown field "{p}"' for p in result.unknown]
 
     def _validate_meta(self, info: ResourceInfo, obj: Obj) -> None:
-        name = obj["metadata"].get("name", "")
-        causes = []
-        if len(name) > 253:
-            causes.append(
-                {
-                    "reason": "FieldValueInvalid",
-                    "field": "metadata.name",
-                    "message": f'Invalid value: "{name}": must be no more than 253 characters',
-                }
-            )
-        elif (
-            name != name.lower()
-            or any(c not in string.ascii_lowercase + string.digits + "-." for c in name)
-            or name[:1] in "-."
-            or name[-1:] in "-."
-        ) and not (info.group == "rbac.authorization.k8s.io" and name.strip()):
-            causes.append(
-                {
-                    "reason": "FieldValueInvalid",
-                    "field": "metadata.name",
-                    "message": f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must '
-                    "consist of lower case alphanumeric characters, '-' or '.', and must "
-                    "start and end with an alphanumeric character",
-                }
-            )
+        """Types (again: a mutating webhook may have changed them), then kube's metadata rules."""
+        type_error = validation.type_error(info, obj)
+        if type_error is not None:
+            raise errors.bad_request(type_error)
+        meta = obj["metadata"]
+        name = str(meta.get("name") or "")
+        causes = validation.meta_causes(info, meta)
         if causes:
             raise errors.invalid(info.kind, info.group, name, causes)
         if info.group == "admissionregistration.k8s.io":
@@ -234,7 +220,11 @@ class ObjectService:
     def _normalize_body(self, info: ResourceInfo, body: Any, ns: str) -> Obj:
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
+        type_error = validation.type_error(info, body)
+        if type_error is not None:
+            raise errors.bad_request(type_error)
         obj = copy.deepcopy(body)
+        validation.drop_nulls(info, obj)
         if info.group == "events.k8s.io":
             obj = defaults.event_to_core(obj)
             expected = "v1"

@@ -1,5 +1,6 @@
 """Just enough of Kubernetes' protobuf encoding to accept `kubectl create namespace|configmap|secret|
-serviceaccount` (kubectl's generators send protobuf). Other kinds in protobuf get 415.
+serviceaccount|role|clusterrole|rolebinding|clusterrolebinding` and `kubectl auth can-i` (kubectl
+sends those in protobuf). Other kinds get 415.
 """
 
 from __future__ import annotations
@@ -86,6 +87,39 @@ def _metadata(buf: bytes) -> dict[str, Any]:
     return meta
 
 
+def _strings(buf: bytes, names: tuple[str, ...]) -> dict[str, str]:
+    """A message of optional strings numbered 1.. in the order of `names` (empty ones left out, as
+    the JSON of such a field is `omitempty`)."""
+    g = _group(fields(buf))
+    return {name: _str(g[i + 1][0]) for i, name in enumerate(names) if i + 1 in g and g[i + 1][0]}
+
+
+def _policy_rule(buf: bytes) -> dict[str, list[str]]:
+    """rbac/v1 PolicyRule: verbs, apiGroups, resources, resourceNames, nonResourceURLs (1-5)."""
+    g = _group(fields(buf))
+    keys = ("verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs")
+    return {key: [_str(v) for v in g[i + 1]] for i, key in enumerate(keys) if i + 1 in g}
+
+
+_RESOURCE_ATTRIBUTES = ("namespace", "verb", "group", "version", "resource", "subresource", "name")
+
+
+def _access_review_spec(g: dict[int, list[int | bytes]]) -> dict[str, Any]:
+    """SelfSubjectAccessReviewSpec (k8s.io/api/authorization/v1): what `kubectl auth can-i` asks."""
+    spec: dict[str, Any] = {}
+    raw = g.get(2, [b""])[0]
+    sg = _group(fields(raw if isinstance(raw, bytes) else b""))
+    for num, key, names in (
+        (1, "resourceAttributes", _RESOURCE_ATTRIBUTES),
+        (2, "nonResourceAttributes", ("path", "verb")),
+    ):
+        if num in sg:
+            value = sg[num][0]
+            ag = _group(fields(value if isinstance(value, bytes) else b""))
+            spec[key] = {name: _str(ag[i + 1][0]) for i, name in enumerate(names) if i + 1 in ag}
+    return spec
+
+
 def decode(body: bytes) -> dict[str, Any]:
     if not body.startswith(MAGIC):
         raise api_error(415, "the body of the request was in an unknown format", "UnsupportedMediaType")
@@ -119,11 +153,26 @@ def decode(body: bytes) -> dict[str, Any]:
             if 4 in g:
                 obj["stringData"] = _map(g[4])
             return obj
+        if api_version == "rbac.authorization.k8s.io/v1" and kind in ("Role", "ClusterRole"):
+            obj["rules"] = [_policy_rule(r) for r in g.get(2, []) if isinstance(r, bytes)]
+            return obj
+        if api_version == "rbac.authorization.k8s.io/v1" and kind in ("RoleBinding", "ClusterRoleBinding"):
+            obj["subjects"] = [
+                _strings(s, ("kind", "apiGroup", "name", "namespace"))
+                for s in g.get(2, [])
+                if isinstance(s, bytes)
+            ]
+            ref = g.get(3, [b""])[0]
+            obj["roleRef"] = _strings(ref if isinstance(ref, bytes) else b"", ("apiGroup", "kind", "name"))
+            return obj
+        if api_version == "authorization.k8s.io/v1" and kind == "SelfSubjectAccessReview":
+            obj["spec"] = _access_review_spec(g)
+            return obj
     except (ValueError, UnicodeDecodeError, IndexError) as exc:
         raise api_error(400, f"the protobuf body could not be decoded: {exc}", "BadRequest") from exc
     raise api_error(
         415,
-        f"protobuf bodies are supported for Namespace, ConfigMap, Secret and ServiceAccount "
-        f"only (got {api_version} {kind}); send application/json instead",
+        f"protobuf bodies are supported for Namespace, ConfigMap, Secret, ServiceAccount and the RBAC "
+        f"kinds only (got {api_version} {kind}); send application/json instead",
         "UnsupportedMediaType",
     )

@@ -120,6 +120,8 @@ BUILTINS: list[ResourceInfo] = [
     _b("batch", "v1", "cronjobs", "CronJob", short_names=["cj"], categories=["all"], has_status=True),
     _b("coordination.k8s.io", "v1", "leases", "Lease"),
     _b("events.k8s.io", "v1", "events", "Event", short_names=["ev"]),
+    # Not stored: a create is answered with the review's decision (kubectl auth can-i).
+    _b("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", namespaced=False),
     _b("rbac.authorization.k8s.io", "v1", "roles", "Role"),
     _b("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     _b("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False),

@@ -15,14 +15,15 @@ from aiohttp import web
 
 from . import openapi, tls
 from .admission import AdmissionChain
-from .auth import Authenticator, new_token
-from .handlers import Handlers, LogProvider
+from .auth import Authenticator, User, new_token
+from .authz import Authorizer
+from .handlers import Handlers, LogProvider, no_plain_errors
 from .kubeconfig import write_kubeconfig
 from .limits import MAX_REQUEST_BYTES
 from .objects import ObjectService, WriteOptions
 from .registry import Registry
 from .store import Store
-from .watch import WatchHub
+from .watch import DEFAULT_HISTORY_BYTES, WatchHub
 
 
 def _is_loopback(host: str) -> bool:
@@ -54,6 +55,7 @@ class ApiServer:
         port: int = 0,
         token: str | None = None,
         watch_history: int = 10_000,
+        watch_history_bytes: int = DEFAULT_HISTORY_BYTES,
         bookmark_interval: float = 60.0,
         watch_timeout: float = 1800.0,
     ) -> None:
@@ -64,6 +66,7 @@ class ApiServer:
         self.port = port
         self.token = token or new_token()
         self.watch_history = watch_history
+        self.watch_history_bytes = watch_history_bytes
         self.bookmark_interval = bookmark_interval
         self.watch_timeout = watch_timeout
         self.max_request_bytes = MAX_REQUEST_BYTES
@@ -121,23 +124,33 @@ class ApiServer:
         for token, user in self._pending_tokens:
             self.auth.add_token(token, user)
         self.registry = Registry()
-        self.hub = WatchHub(self.watch_history, self.store.rv)
+        self.hub = WatchHub(self.watch_history, self.store.rv, self.watch_history_bytes)
         self.admission = AdmissionChain(
             lambda rkey, ns, name: self.store.get(rkey, ns, name), lambda rkey: self.store.list(rkey)
         )
         self.objects = ObjectService(
             self.store, self.registry, self.hub, self.auth, self.admission, self._registry_changed
         )
+        self.authorizer = Authorizer(self.store)
+        self.admission.rbac_check = lambda req, obj: self.authorizer.check_escalation(
+            req.user,
+            req.info.plural if req.info.group == "rbac.authorization.k8s.io" else "",
+            req.namespace,
+            req.name,
+            obj,
+            req.old,
+        )
         self.objects.load_crds()
         for secret in self.store.list("core/secrets"):
             self.auth.note_secret(secret)
         await self._ensure_system_namespaces()
+        await self._ensure_bootstrap_policy()
         ssl_ctx = self._load_tls()
         handlers = Handlers(self)
         app = web.Application(
-            middlewares=[handlers.middleware], client_max_size=self.max_request_bytes + 1024
+            middlewares=[no_plain_errors, handlers.middleware], client_max_size=self.max_request_bytes + 1024
         )
-        app.router.add_route("*", "/{tail:.*}", handlers.dispatch)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", handlers.dispatch)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_ctx)
@@ -163,11 +176,17 @@ class ApiServer:
         assert info is not None
         for name in SYSTEM_NAMESPACES:
             if self.store.get("core/namespaces", "", name) is None:
-                from .auth import User
-
                 await self.objects.create(
                     info, "", {"metadata": {"name": name}}, WriteOptions(user=User("system:apiserver"))
                 )
+
+    async def _ensure_bootstrap_policy(self) -> None:
+        """The built-in ClusterRoles and ClusterRoleBindings (kube's bootstrap policy), when missing."""
+        system = User("system:apiserver", ("system:masters",))
+        for plural, obj in self.authorizer.bootstrap_objects():
+            info = self.registry.get("rbac.authorization.k8s.io", "v1", plural)
+            assert info is not None
+            await self.objects.create(info, "", obj, WriteOptions(user=system))
 
     # ---- hooks for the rest of the control plane ----
 

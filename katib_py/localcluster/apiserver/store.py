@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ class Store:
         self._objects: dict[str, dict[str, dict[str, Obj]]] = {}
         # object key -> its JSON, so GET and LIST can answer without serializing again
         self._texts: dict[str, str] = {}
+        # called with the resource key after every put/delete (the RBAC authorizer drops its index)
+        self.on_write: builtins.list[Callable[[str], None]] = []
         for key, text in self._db.execute("SELECT key, json FROM objects"):
             rkey, ns, name = key.rsplit("/", 2)
             self._objects.setdefault(rkey, {}).setdefault(ns, {})[name] = json.loads(text)
@@ -75,6 +78,8 @@ class Store:
             self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('rv', ?)", (self.rv,))
         self._objects.setdefault(rkey, {}).setdefault(namespace, {})[name] = obj
         self._texts[object_key(rkey, namespace, name)] = text
+        for listener in self.on_write:
+            listener(rkey)
 
     def text(self, rkey: str, namespace: str, name: str) -> str | None:
         """The stored JSON of an object (exactly what get() returns, serialized)."""
@@ -89,6 +94,8 @@ class Store:
         by_ns.get(namespace, {}).pop(name, None)
         if namespace in by_ns and not by_ns[namespace]:
             del by_ns[namespace]
+        for listener in self.on_write:
+            listener(rkey)
 
     def drop_all(self, rkey: str) -> builtins.list[Obj]:
         """Remove every object under rkey (a deleted CRD's objects); returns them."""

@@ -18,7 +18,10 @@ How a Pod maps onto the host (the decisions, in one place):
   nearest existing directory gets a private tmpfs-backed overlay (the mounts below it bound back);
   only a new top-level directory (/data, say) is created on the host. `shareProcessNamespace: true` puts
   all containers in one PID namespace (held by a pause process, /proc remounted); otherwise
-  containers share the host's PID namespace.
+  containers share the host's PID namespace. The data directory is covered by an empty read-only
+  tmpfs after those binds (Pods never see the admin token or the store); the process then runs
+  as securityContext runAsUser/runAsGroup/fsGroup with containerd's default capabilities, and
+  gets PR_SET_PDEATHSIG so it dies with the kubelet (launcher.py).
 - Elsewhere (not root, not Linux): no isolation, with a warning: volumes are exposed by
   symlinks at their mountPath where that path is free and writable, and in-cluster clients
   get a kubeconfig through KUBECONFIG instead of the ServiceAccount directory.

@@ -57,6 +57,73 @@ class Sandbox:
     host_env: Mapping[str, str]  # PATH and HOME, as an image would set them
     base_env: Mapping[str, str]  # the API service variables and the node's extras
     keep_visible: tuple[str, ...] = ()  # host paths a volume must not hide (the Python install)
+    hide: tuple[str, ...] = ()  # host directories no container may see (the node's data directory)
+
+
+# containerd's and CRI-O's default capability set for a container (kube adds/drops from it).
+DEFAULT_CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID", "SETFCAP",
+    "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the container's process runs as (securityContext; the container's wins over the Pod's).
+
+    `uid`/`gid` None: as the kubelet (an image's default user is not known here). `capabilities`
+    None: every capability (privileged).
+    """
+
+    uid: int | None = None
+    gid: int | None = None
+    groups: tuple[int, ...] = ()
+    capabilities: tuple[str, ...] | None = DEFAULT_CAPABILITIES
+    no_new_privs: bool = False
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid,
+            "gid": self.gid,
+            "groups": list(self.groups),
+            "capabilities": None if self.capabilities is None else list(self.capabilities),
+            "no_new_privs": self.no_new_privs,
+        }
+
+
+def identity(pod: Obj, container: Obj) -> Identity:
+    """The container's user, groups and capabilities, as the kubelet and runtime decide them
+    (pkg/kubelet/kuberuntime/security_context.go determineEffectiveSecurityContext; the
+    capability arithmetic is containerd's: drop ALL, else the defaults, then add)."""
+    pod_sc = (pod.get("spec") or {}).get("securityContext") or {}
+    sc = container.get("securityContext") or {}
+
+    def pick(key: str) -> int | None:
+        value = sc.get(key, pod_sc.get(key))
+        return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+    uid, gid, fs_group = pick("runAsUser"), pick("runAsGroup"), pick("fsGroup")
+    if uid is not None and gid is None:
+        gid = 0 if uid == 0 else uid  # no image /etc/passwd to read the primary group from
+    groups = [g for g in pod_sc.get("supplementalGroups") or [] if isinstance(g, int)]
+    if fs_group is not None:
+        groups.append(fs_group)
+    caps_sc = sc.get("capabilities") or {}
+    add = [str(c).upper().removeprefix("CAP_") for c in caps_sc.get("add") or []]
+    drop = [str(c).upper().removeprefix("CAP_") for c in caps_sc.get("drop") or []]
+    capabilities: tuple[str, ...] | None
+    if sc.get("privileged") or "ALL" in add:
+        capabilities = None
+    else:
+        base = [] if "ALL" in drop else [c for c in DEFAULT_CAPABILITIES if c not in drop]
+        capabilities = tuple(dict.fromkeys([*base, *add]))
+    return Identity(
+        uid=uid,
+        gid=gid,
+        groups=tuple(dict.fromkeys(groups)),
+        capabilities=capabilities,
+        no_new_privs=sc.get("allowPrivilegeEscalation") is False,
+    )
 
 
 @dataclass(frozen=True)
@@ -74,6 +141,8 @@ class LaunchSpec:
     join_pid: int | None = None  # exec into the mount (and PID) namespace of this process
     scratch: str = ""
     keep_visible: tuple[str, ...] = ()
+    hide: tuple[str, ...] = ()
+    user: Identity = field(default_factory=Identity)
 
     @property
     def links(self) -> tuple[Mount, ...]:
@@ -82,8 +151,9 @@ class LaunchSpec:
             return ()
         return tuple(m for m in self.mounts if m.target not in (SA_MOUNT_PATH, HOSTS_PATH))
 
-    def launcher_config(self, error_fd: int) -> dict[str, Any]:
-        """The JSON document launcher.py reads (`error_fd`: the pipe its exec errors go to)."""
+    def launcher_config(self, error_fd: int, parent_pid: int = 0) -> dict[str, Any]:
+        """The JSON document launcher.py reads (`error_fd`: the pipe its exec errors go to;
+        `parent_pid`: the kubelet, with which the container dies)."""
         config: dict[str, Any] = {
             "argv": list(self.argv),
             "env": dict(self.env),
@@ -96,6 +166,9 @@ class LaunchSpec:
             "mount_proc": bool(self.pidns_pid),
             "scratch": self.scratch,
             "keep_visible": list(self.keep_visible),
+            "hide": list(self.hide),
+            "user": self.user.config() if self.isolate or self.join_pid else None,
+            "parent_pid": parent_pid,
             "error_fd": error_fd,
         }
         if self.join_pid:
@@ -148,7 +221,11 @@ def launch_spec(
     InvalidPath for a subPath that is absolute or has a '..'.
     """
     name = str(container["name"])
-    env = container_env(pod, container, sources, host=sandbox.host_env, base=sandbox.base_env)
+    user = identity(pod, container)
+    host_env = dict(sandbox.host_env)
+    if sandbox.isolate and user.uid:
+        host_env["HOME"] = "/"  # as a runtime does for a user without a home in the image
+    env = container_env(pod, container, sources, host=host_env, base=sandbox.base_env)
     argv = expand_all([*(container.get("command") or []), *(container.get("args") or [])], env)
     mounts = volume_mounts(container, sandbox.volumes)
     if sandbox.sa_dir is not None and all(m.target != SA_MOUNT_PATH for m in mounts):
@@ -172,6 +249,8 @@ def launch_spec(
         pidns_pid=sandbox.pidns_pid,
         scratch=str(sandbox.dir / "scratch"),
         keep_visible=sandbox.keep_visible,
+        hide=sandbox.hide if sandbox.isolate else (),
+        user=user,
     )
 
 

@@ -8,8 +8,12 @@ kubelet reports as a StartError, as a container runtime does.
 Linux as root (`isolate`): a private mount namespace per container in which every volume is
 bind-mounted at its real mountPath (and /etc/hosts replaced by the Pod's file); when the Pod
 shares its process namespace the launcher joins the Pod's PID namespace (held by a "pause"
-process, see `--pause`), forks, and mounts a fresh /proc. Elsewhere: no isolation; the command
-runs with the host's filesystem.
+process, see `--pause`), forks, and mounts a fresh /proc. The node's data directory (admin token,
+kubeconfig, store, other Pods' files) is covered by an empty read-only tmpfs once the container's
+own files are bound from it. Then the process becomes the securityContext's user (runAsUser,
+runAsGroup, supplementalGroups, fsGroup), with the runtime's default capabilities only, and dies
+with the kubelet (PR_SET_PDEATHSIG, set last: a uid change clears it). Elsewhere: no isolation;
+the command runs with the host's filesystem, as the kubelet's user.
 """
 
 from __future__ import annotations
@@ -35,6 +39,60 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
+PR_SET_PDEATHSIG = 1
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+# linux/capability.h
+CAPABILITIES = {
+    name: number
+    for number, name in enumerate(
+        [
+            "CHOWN",
+            "DAC_OVERRIDE",
+            "DAC_READ_SEARCH",
+            "FOWNER",
+            "FSETID",
+            "KILL",
+            "SETGID",
+            "SETUID",
+            "SETPCAP",
+            "LINUX_IMMUTABLE",
+            "NET_BIND_SERVICE",
+            "NET_BROADCAST",
+            "NET_ADMIN",
+            "NET_RAW",
+            "IPC_LOCK",
+            "IPC_OWNER",
+            "SYS_MODULE",
+            "SYS_RAWIO",
+            "SYS_CHROOT",
+            "SYS_PTRACE",
+            "SYS_PACCT",
+            "SYS_ADMIN",
+            "SYS_BOOT",
+            "SYS_NICE",
+            "SYS_RESOURCE",
+            "SYS_TIME",
+            "SYS_TTY_CONFIG",
+            "MKNOD",
+            "LEASE",
+            "AUDIT_WRITE",
+            "AUDIT_CONTROL",
+            "SETFCAP",
+            "MAC_OVERRIDE",
+            "MAC_ADMIN",
+            "SYSLOG",
+            "WAKE_ALARM",
+            "BLOCK_SUSPEND",
+            "AUDIT_READ",
+            "PERFMON",
+            "BPF",
+            "CHECKPOINT_RESTORE",
+        ]
+    )
+}
 
 _libc = None
 
@@ -84,6 +142,11 @@ def _overlay_parent(path: str, scratch: str) -> None:
     held = [(os.open(m, os.O_PATH), m) for m in top]
     upper = tempfile.mkdtemp(prefix="upper-", dir=scratch)
     work = tempfile.mkdtemp(prefix="work-", dir=scratch)
+    # The overlay's root takes the upper directory's owner and mode: keep the lower one's (mkdtemp
+    # made it 0700, which would lock a non-root container out of /tmp or /dev).
+    st = os.stat(real)
+    os.chown(upper, st.st_uid, st.st_gid)
+    os.chmod(upper, stat.S_IMODE(st.st_mode))
     try:
         mount("overlay", real, "overlay", 0, f"lowerdir={real},upperdir={upper},workdir={work}")
         try:
@@ -191,9 +254,118 @@ def setup_mounts(spec: dict) -> None:  # type: ignore[type-arg]
         ensure_target(path, False, scratch_path, tuple(volumes))
         mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         os.close(fd)
+    user = spec.get("user") or {}
+    if user.get("uid"):
+        gids = {user.get("gid"), *(user.get("groups") or [])}
+        expose_to_user(spec.get("keep_visible", []), int(user["uid"]), gids)
+        add_passwd_entry(int(user["uid"]), user.get("gid"), scratch_path)
     os.close(scratch_fd)
+    for path in spec.get("hide", []):
+        if os.path.isdir(path):  # not there: already hidden (by a volume mounted above it)
+            mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=4k")
     if spec.get("mount_proc"):
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+
+def _blocking_dir(path: str, uid: int, gids: set[int | None]) -> str | None:
+    """The outermost directory above `path` that `uid` may not pass through (no x permission)."""
+    parts = os.path.realpath(path).strip("/").split("/")
+    for i in range(1, len(parts)):
+        d = "/" + "/".join(parts[:i])
+        st = os.stat(d)
+        if st.st_uid == uid:
+            ok = st.st_mode & stat.S_IXUSR
+        elif st.st_gid in gids:
+            ok = st.st_mode & stat.S_IXGRP
+        else:
+            ok = st.st_mode & stat.S_IXOTH
+        if not ok:
+            return d
+    return None
+
+
+def expose_to_user(paths: list[str], uid: int, gids: set[int | None]) -> None:
+    """Make the host paths a container needs (the Python installation, the code) reachable for an
+    unprivileged user: an image has them in the open. A directory in the way (/root, mode 0700)
+    is covered by an empty tmpfs, on which the needed paths are bound back, so the rest of it
+    stays out of sight."""
+    blocked: dict[str, list[str]] = {}
+    for path in paths:
+        blocker = _blocking_dir(path, uid, gids)
+        if blocker is not None:
+            blocked.setdefault(blocker, []).append(os.path.realpath(path))
+    for blocker in sorted(blocked, key=len):
+        held = [(os.open(p, os.O_PATH), p) for p in blocked[blocker]]
+        mount("tmpfs", blocker, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+        for fd, p in held:
+            os.makedirs(p, exist_ok=True)
+            mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
+            os.close(fd)
+
+
+def add_passwd_entry(uid: int, gid: int | None, scratch: str) -> None:
+    """A uid missing from /etc/passwd gets an entry (and its gid one in /etc/group), as CRI-O does,
+    so that `whoami`, getpass and ssh-style tools work; bound over the files in this namespace."""
+    for path, ident, line in (
+        (
+            "/etc/passwd",
+            uid,
+            f"uid{uid}:x:{uid}:{gid if gid is not None else uid}:uid{uid}:/:/sbin/nologin\n",
+        ),
+        ("/etc/group", gid, f"gid{gid}:x:{gid}:\n"),
+    ):
+        if ident is None:
+            continue
+        try:
+            with open(path) as fh:
+                text = fh.read()
+        except OSError:
+            text = ""
+        if any(f.split(":")[2:3] == [str(ident)] for f in text.splitlines()):
+            continue
+        copy = os.path.join(scratch, os.path.basename(path))
+        with open(copy, "w") as fh:
+            fh.write(text if text.endswith("\n") or not text else text + "\n")
+            fh.write(line)
+        os.chmod(copy, 0o644)
+        mount(copy, path, None, MS_BIND)
+
+
+def become(user: dict) -> None:  # type: ignore[type-arg]
+    """Switch to the container's user with its capabilities; before exec, after every mount."""
+    caps = user.get("capabilities")
+    if caps is not None:
+        keep = {CAPABILITIES[c] for c in caps if c in CAPABILITIES}
+        try:
+            with open("/proc/sys/kernel/cap_last_cap") as fh:
+                last = int(fh.read())
+        except (OSError, ValueError):
+            last = max(CAPABILITIES.values())
+        for number in range(last + 1):
+            if number not in keep:
+                _check(libc().prctl(PR_CAPBSET_DROP, number, 0, 0, 0), "drop capability")
+        libc().prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    groups = [int(g) for g in user.get("groups") or [] if g is not None]
+    gid = user.get("gid")
+    if gid is not None:
+        os.setgroups(list(dict.fromkeys([int(gid), *groups])))
+        os.setgid(int(gid))
+    elif groups:
+        os.setgroups(groups)
+    if user.get("uid") is not None:
+        os.setuid(int(user["uid"]))
+    if user.get("no_new_privs"):
+        _check(libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def die_with(parent: int) -> None:
+    """SIGKILL this process when `parent` dies (even by SIGKILL); gone already: exit now."""
+    if not parent:
+        return
+    libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    ppid = os.getppid()  # 0: the parent is outside our PID namespace (then it is still there)
+    if ppid not in (0, parent):
+        os._exit(137)
 
 
 def exec_error(argv0: str, exc: OSError, env: dict) -> str:  # type: ignore[type-arg]
@@ -233,21 +405,28 @@ def run_container(spec: dict) -> None:  # type: ignore[type-arg]
     err_fd = int(spec["error_fd"])
     argv = list(spec["argv"])
     env = dict(spec["env"])
+    parent = int(spec.get("parent_pid") or 0)
+    die_with(parent)
     try:
         if spec.get("join_mnt_pid"):
             setns(f"/proc/{spec['join_mnt_pid']}/ns/mnt", CLONE_NEWNS)
         if spec.get("pidns_pid"):
             setns(f"/proc/{spec['pidns_pid']}/ns/pid", CLONE_NEWPID)
+            launcher = os.getpid()
             child = os.fork()
             if child:
                 os.close(err_fd)
                 forward_and_wait(child)
+            parent = launcher  # the child dies with the launcher, which dies with the kubelet
         if spec.get("isolate") and not spec.get("join_mnt_pid"):
             setup_mounts(spec)
         cwd = spec.get("cwd")
         if cwd:
             os.makedirs(cwd, exist_ok=True)
             os.chdir(cwd)
+        if spec.get("user"):
+            become(spec["user"])
+        die_with(parent)  # again: fork and setuid clear it
     except OSError as exc:
         os.write(err_fd, f"failed to create container: {exc}".encode())
         os._exit(128)
@@ -264,9 +443,13 @@ def run_container(spec: dict) -> None:  # type: ignore[type-arg]
 
 def run_pause() -> None:
     """Hold a new PID namespace: fork its init (pid 1) that reaps orphans; print its host pid."""
+    kubelet = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    die_with(kubelet)
     unshare(CLONE_NEWPID)
+    pause = os.getpid()
     child = os.fork()
     if child == 0:
+        die_with(pause)  # the namespace's init: when it dies, everything in the namespace does
         signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
         signal.signal(signal.SIGCHLD, lambda *_: None)
         while True:

@@ -229,6 +229,8 @@ class ContainerRunner:
         term_file = spec.termination_file
         term_file.parent.mkdir(parents=True, exist_ok=True)
         term_file.write_bytes(b"")
+        if spec.isolate and spec.user.uid is not None:  # the container writes it as its user
+            os.chown(term_file, spec.user.uid, -1 if spec.user.gid is None else spec.user.gid)
         w.fallback_mounts(spec.links)
         restarted = rec.restart_count > 0
         log_fd = w.node.logs.open_for_container(w.namespace, w.pod_name, self.name, restart=restarted)
@@ -520,6 +522,7 @@ class PodWorker:
             host_env={"PATH": host_path(), "HOME": os.environ.get("HOME", "/root")},
             base_env=self.base_env,
             keep_visible=tuple(HOST_PATHS),
+            hide=(str(self.node.data_dir),),
         )
 
     async def launch_spec(self, container: Obj) -> LaunchSpec:
@@ -537,7 +540,7 @@ class PodWorker:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump(spec.launcher_config(wfd), fh)
+            json.dump(spec.launcher_config(wfd, os.getpid()), fh)
         try:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -635,6 +638,7 @@ class PodWorker:
                 "-S",
                 str(LAUNCHER),
                 "--pause",
+                str(os.getpid()),
                 stdout=asyncio.subprocess.PIPE,
                 start_new_session=True,
                 cwd="/",

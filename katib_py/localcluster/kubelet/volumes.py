@@ -191,6 +191,13 @@ class VolumeBuilder:
             shutil.rmtree(base)
         base.mkdir(parents=True, exist_ok=True)
         if "emptyDir" in vol:
+            # World-writable, whatever user the containers run as (pkg/volume/emptydir/empty_dir.go
+            # makes it 0777); with an fsGroup, group-owned by it and setgid, as SetVolumeOwnership does.
+            os.chmod(base, 0o777)
+            fs_group = ((pod.get("spec") or {}).get("securityContext") or {}).get("fsGroup")
+            if isinstance(fs_group, int) and os.geteuid() == 0:
+                os.chown(base, -1, fs_group)
+                os.chmod(base, 0o2777)
             return base
         if "configMap" in vol or "secret" in vol:
             kind = "configMap" if "configMap" in vol else "secret"

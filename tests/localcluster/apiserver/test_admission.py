@@ -197,6 +197,14 @@ def test_mutating_webhook_by_service_reference(cluster: ServerThread, hook: Webh
     assert status == 201 and plain["metadata"]["labels"] == {}
     assert cluster.server is not None
     token = cluster.call(cluster.server.mint_service_account_token, "default", "skipper")
+    editor = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "skipper-edit", "namespace": "default"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [{"kind": "ServiceAccount", "name": "skipper", "namespace": "default"}],
+    }
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(editor))
     status, skipped = raw(
         cluster, "POST", "/api/v1/namespaces/default/configmaps", _cm("m3", {"hook": "yes"}), token=token
     )

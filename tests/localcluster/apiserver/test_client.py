@@ -232,8 +232,9 @@ def test_pod_logs_through_the_provider(cluster: ServerThread, core: kubernetes.c
 def test_service_account_tokens(cluster: ServerThread) -> None:
     assert cluster.server is not None
     token = cluster.call(cluster.server.mint_service_account_token, "default", "default")
-    status, _ = raw(cluster, "GET", "/api/v1/namespaces/default/configmaps", token=token)
-    assert status == 200
+    # Authenticated (RBAC then lets every authenticated user see discovery, and nothing else).
+    assert raw(cluster, "GET", "/api", token=token)[0] == 200
+    assert raw(cluster, "GET", "/api/v1/namespaces/default/configmaps", token=token)[0] == 403
     forged = token[:-4] + "0000"
     assert raw(cluster, "GET", "/api/v1/namespaces/default/configmaps", token=forged)[0] == 401
     secret = {
@@ -244,7 +245,8 @@ def test_service_account_tokens(cluster: ServerThread) -> None:
         "data": {"token": base64.b64encode(b"secret-held-token").decode()},
     }
     assert raw(cluster, "POST", "/api/v1/namespaces/default/secrets", secret)[0] == 201
-    assert raw(cluster, "GET", "/api/v1/namespaces", token="secret-held-token")[0] == 200
+    assert raw(cluster, "GET", "/apis", token="secret-held-token")[0] == 200
+    assert raw(cluster, "GET", "/api/v1/namespaces", token="secret-held-token")[0] == 403
 
 
 def test_watch_selection_history_and_bookmarks(
@@ -337,7 +339,7 @@ def test_restart_keeps_objects_and_resumes_watch(tmp_path: Path) -> None:
         assert st.kubectl("get", "widgets", "--no-headers").stdout.split()[:3] == ["kept", "4", "red"]
         kept = core.read_namespaced_config_map("keep", "default")
         assert kept.metadata.uid == made.metadata.uid and kept.data == {"a": "1"}
-        assert raw(st, "GET", "/api/v1/namespaces", token=sa_token)[0] == 200
+        assert raw(st, "GET", "/version", token=sa_token)[0] == 200
         list_rv = core.list_namespaced_config_map("default").metadata.resource_version
         assert int(list_rv) >= int(old_rv)
         core.patch_namespaced_config_map("keep", "default", {"data": {"a": "2"}})

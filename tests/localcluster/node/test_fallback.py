@@ -32,6 +32,14 @@ def test_pods_run_without_isolation(tmp_path: Path) -> None:
                 {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}}
             ),
         )
+        view = {  # RBAC is enforced: the Pod's ServiceAccount may read Pods through this binding
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "view"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}],
+        }
+        kubectl("create", "-f", "-", stdin=json.dumps(view))
         pod = {
             "apiVersion": "v1",
             "kind": "Pod",

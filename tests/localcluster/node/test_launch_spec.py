@@ -12,6 +12,7 @@ import pytest
 from katib_py.localcluster.kubelet.env import container_env, env_sources
 from katib_py.localcluster.kubelet.errors import VolumeNotReady
 from katib_py.localcluster.kubelet.launch import (
+    DEFAULT_CAPABILITIES,
     HOSTS_PATH,
     SA_MOUNT_PATH,
     LaunchSpec,
@@ -203,7 +204,7 @@ def test_the_default_termination_message_path() -> None:
 
 def test_launcher_config_is_what_launcher_py_reads() -> None:
     spec = spec_of({"command": ["true"]}, sa=False, pidns_pid=4242)
-    config = spec.launcher_config(error_fd=9)
+    config = spec.launcher_config(error_fd=9, parent_pid=31)
     assert config == {
         "argv": ["true"],
         "env": dict(spec.env),
@@ -221,6 +222,15 @@ def test_launcher_config_is_what_launcher_py_reads() -> None:
         "mount_proc": True,
         "scratch": str(SANDBOX_DIR / "scratch"),
         "keep_visible": ["/venv"],
+        "hide": [],
+        "user": {
+            "uid": None,
+            "gid": None,
+            "groups": [],
+            "capabilities": list(DEFAULT_CAPABILITIES),
+            "no_new_privs": False,
+        },
+        "parent_pid": 31,
         "error_fd": 9,
     }
 
@@ -248,3 +258,19 @@ def test_an_exec_probe_without_isolation_runs_on_the_host() -> None:
 def test_a_launch_spec_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         spec_of({}).argv = ("x",)  # type: ignore[misc]
+
+
+def test_identity_container_wins_and_capabilities_follow_containerd() -> None:
+    from katib_py.localcluster.kubelet.launch import identity
+
+    pod_obj = {"spec": {"securityContext": {"runAsUser": 1000, "runAsGroup": 2000, "fsGroup": 3000}}}
+    user = identity(pod_obj, {"securityContext": {"runAsUser": 65532, "capabilities": {"drop": ["ALL"]}}})
+    assert (user.uid, user.gid, user.groups, user.capabilities) == (65532, 2000, (3000,), ())
+    assert identity({"spec": {}}, {"securityContext": {"runAsUser": 7}}).gid == 7
+    added = identity(
+        {"spec": {}}, {"securityContext": {"capabilities": {"add": ["NET_ADMIN"], "drop": ["KILL"]}}}
+    )
+    assert added.uid is None and added.capabilities is not None
+    assert "NET_ADMIN" in added.capabilities and "KILL" not in added.capabilities
+    assert identity({"spec": {}}, {"securityContext": {"privileged": True}}).capabilities is None
+    assert identity({"spec": {}}, {"securityContext": {"allowPrivilegeEscalation": False}}).no_new_privs

@@ -269,16 +269,15 @@ def test_graceful_delete_sends_sigterm(local_cluster: Any, namespace: str) -> No
 
 
 def test_in_cluster_kubernetes_client_lists_pods(local_cluster: Any, namespace: str) -> None:
-    kubectl(
-        "create",
-        "-n",
-        namespace,
-        "rolebinding",
-        "sa-admin",
-        "--clusterrole=cluster-admin",
-        f"--serviceaccount={namespace}:default",
-        check=False,
-    )
+    # RBAC is enforced: the Pod's ServiceAccount may list Pods through this binding only.
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "sa-view"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": namespace}],
+    }
+    apply(namespace, binding)
     script = (
         "from kubernetes import client, config\n"
         "config.load_incluster_config()\n"
