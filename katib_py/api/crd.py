@@ -96,6 +96,13 @@ PRINTER_COLUMNS: dict[str, list[dict[str, Any]]] = {
             "jsonPath": ".spec.timeoutSeconds",
             "priority": 1,
         },
+        {
+            "name": "Retries",
+            "type": "integer",
+            "description": "retries after infrastructure failures (katib-py: status.infraRetries)",
+            "jsonPath": ".status.infraRetries",
+            "priority": 1,
+        },
         _AGE,
     ],
 }

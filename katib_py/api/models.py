@@ -327,6 +327,9 @@ class ExperimentSpec(KatibModel):
     # for the experiment from status.startTime, and a timeout each trial gets as spec.timeoutSeconds.
     max_duration_seconds: int | None = None
     trial_timeout_seconds: int | None = None
+    # katib-py addition (kubeflow/katib#433, #2452): how many times a trial is retried after an
+    # infrastructure failure (eviction, preemption, a container that cannot start); unset or 0: never.
+    infra_retry_limit: int | None = None
     warm_start: WarmStartSpec | None = None
 
 
@@ -420,6 +423,8 @@ class TrialSpec(KatibModel):
     labels: dict[str, str] | None = None
     # katib-py addition: from the experiment's spec.trialTimeoutSeconds.
     timeout_seconds: int | None = None
+    # katib-py addition: from the experiment's spec.infraRetryLimit.
+    infra_retry_limit: int | None = None
 
 
 class TrialStatus(KatibModel):
@@ -428,6 +433,8 @@ class TrialStatus(KatibModel):
     last_reconcile_time: str | None = None
     conditions: list[Condition] | None = None
     observation: Observation | None = None
+    # katib-py addition: how many times the trial was retried after an infrastructure failure.
+    infra_retries: int | None = None
 
 
 class Trial(KatibModel):

@@ -30,6 +30,10 @@ class ObjectCache:
         # (kind, key) -> (resourceVersion, {what: value}): an experiment of 20,000 trials must not
         # re-parse (or re-encode for the algorithm service) every trial on every reconcile
         self._models: dict[tuple[str, Key], tuple[str, dict[str, Any]]] = {}
+        # trial job uid -> pod uid -> the first body of the Pod that showed an infrastructure failure:
+        # kept when the Pod changes or goes, since an evicted Pod is deleted (and may lose its
+        # DisruptionTarget condition) before the trial controller reads it.
+        self._failed_pods: dict[str, dict[str, Obj]] = defaultdict(dict)
 
     def model(self, kind: str, obj: Obj, cls: type[M]) -> M:
         """`cls.load(obj)`, memoised by resourceVersion. Callers must not mutate the result."""
@@ -85,6 +89,16 @@ class ObjectCache:
                 names.discard(key[1])
                 if not names:
                     del self._trials_by_experiment[(key[0], experiment)]
+
+    def observe_failed_pod(self, owner_uid: str, pod: Obj) -> None:
+        uid = str((pod.get("metadata") or {}).get("uid") or "")
+        self._failed_pods[owner_uid].setdefault(uid, pod)
+
+    def failed_pods_of(self, owner_uid: str) -> list[Obj]:
+        return list(self._failed_pods.get(owner_uid, {}).values())
+
+    def forget_pods_of(self, owner_uid: str) -> None:
+        self._failed_pods.pop(owner_uid, None)
 
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
         return self._objects[kind].get((namespace, name))

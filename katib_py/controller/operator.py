@@ -32,11 +32,12 @@ from katib_py.controller.services import Services
 from katib_py.controller.suggestion import reconcile_suggestion
 from katib_py.controller.telemetry import COMPONENT, Metrics
 from katib_py.controller.trial import job_cache_kind, reconcile_trial
+from katib_py.core.infra_failure import pod_infra_failure
 from katib_py.kube.client import KubeClient
 from katib_py.kube.errors import ApiError
 from katib_py.kube.events import EventRecorder
-from katib_py.kube.meta import Key, controller_name, key_of
-from katib_py.kube.resource import DEPLOYMENTS, Resource
+from katib_py.kube.meta import Key, controller_name, controller_ref, key_of
+from katib_py.kube.resource import DEPLOYMENTS, PODS, Resource
 from katib_py.kube.workqueue import WorkQueue
 from katib_py.settings import KatibConfigSource, Settings
 
@@ -136,7 +137,26 @@ class Operator:
         obj = event.get("object")
         if isinstance(obj, dict) and (owner := controller_name(obj, "Trial")):
             self._observe(cache_kind, event)
+            if event.get("type") == "DELETED":
+                self.cache.forget_pods_of(str(obj["metadata"].get("uid") or ""))
             self.ctx.enqueue("trials", key_of(obj)[0], owner)
+
+    def on_pod(self, event: dict[str, Any], **_: Any) -> None:
+        """Pods of trial jobs that show an infrastructure failure (katib-py's retries): kept, and
+        their trial reconciled."""
+        pod = event.get("object")
+        ref = controller_ref(pod) if isinstance(pod, dict) else None
+        if not isinstance(pod, dict) or ref is None or pod_infra_failure(pod) is None:
+            return
+        namespace = key_of(pod)[0]
+        for kind in self.job_kinds:
+            if kind.kind != ref.get("kind") or str(ref.get("apiVersion")) != kind.api_version:
+                continue
+            job = self.cache.get(job_cache_kind(kind), namespace, str(ref.get("name")))
+            trial = controller_name(job, "Trial") if job is not None else None
+            if job is not None and trial and job["metadata"].get("uid") == ref.get("uid"):
+                self.cache.observe_failed_pod(str(ref.get("uid")), pod)
+                self.ctx.enqueue("trials", namespace, trial)
 
     def register_handlers(self, registry: kopf.OperatorRegistry) -> None:
         def register(kind: Resource, fn: Callable[..., None]) -> None:
@@ -148,6 +168,7 @@ class Operator:
         register(SUGGESTIONS, self.on_suggestion)
         register(TRIALS, self.on_trial)
         register(DEPLOYMENTS, self.on_deployment)
+        register(PODS, self.on_pod)
         for kind in self.job_kinds:
             cache_kind = job_cache_kind(kind)
             self.ctx.watched_jobs.add(cache_kind)
@@ -182,6 +203,11 @@ class Operator:
                 if cache_kind == "deployments" and not controller_name(obj, "Suggestion"):
                     continue
                 self.cache.observe(cache_kind, obj)
+        try:
+            for pod in await self.kube.list(PODS):
+                self.on_pod({"type": "ADDED", "object": pod})
+        except ApiError as exc:  # e.g. a chart from before the Pod rule: no retries, nothing else lost
+            log.warning("pods not listed (%s): infrastructure failures are not seen", exc.status)
         for obj in self.cache.all("experiments"):
             self.ctx.enqueue("experiments", *key_of(obj))
         for obj in self.cache.all("suggestions"):

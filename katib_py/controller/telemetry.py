@@ -32,6 +32,9 @@ class Metrics:
         self.trial_deleted = counter("katib_trial_deleted", "Trials deleted")
         self.trial_succeeded = counter("katib_trial_succeeded", "Trials succeeded")
         self.trial_failed = counter("katib_trial_failed", "Trials failed")
+        self.trial_retried = counter(
+            "katib_trial_retried", "Trials retried after an infrastructure failure (katib-py)"
+        )
         self.trial_metrics_unavailable = counter(
             "katib_trial_metrics_unavailable", "Trials whose metrics were unavailable"
         )

@@ -17,13 +17,14 @@ from katib_py.api.models import Trial
 from katib_py.api.resources import TRIALS
 from katib_py.controller.context import Context, strip_volatile
 from katib_py.controller.services import ServiceUnavailable
+from katib_py.core import infra_failure as infra
 from katib_py.core import trial_status as ts
-from katib_py.core.job_status import evaluate_job_status
+from katib_py.core.job_status import JobCondition, evaluate_job_status
 from katib_py.core.observation import reduce_metric_logs
 from katib_py.core.trial_instance import TRIAL_FINALIZER
 from katib_py.kube.errors import ApiError, Conflict
-from katib_py.kube.meta import Key, Obj, owner_reference
-from katib_py.kube.resource import Resource
+from katib_py.kube.meta import Key, Obj, key_of, owner_reference
+from katib_py.kube.resource import PODS, Resource
 from katib_py.kube.rfc3339 import now_time, parse_time
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,9 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     if job is None:
         if completed:
             return None
+        if infra.is_retry_pending(trial):
+            # The failed attempt's metrics must not count for the retry (its Pods are gone by now).
+            await ctx.services.delete_observation_log(name)
         desired = copy.deepcopy(run_spec)
         job_meta = desired.setdefault("metadata", {})
         job_meta["name"], job_meta["namespace"] = name, namespace
@@ -120,10 +124,15 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     if ts.is_early_stopped(trial) and not ts.is_observation_available(trial):
         body = await _update_observation(ctx, body, trial)
         trial = Trial.load(body)
+    deleting = bool((job.get("metadata") or {}).get("deletionTimestamp"))
     if completed:
-        # A timed-out job must stop, and deleting it is the one way that works for every kind.
-        retain = bool(trial.spec and trial.spec.retain_run) and not ts.is_timed_out(trial)
-        deleting = bool((job.get("metadata") or {}).get("deletionTimestamp"))
+        # A timed-out job must stop, and deleting it is the one way that works for every kind; so
+        # must a job whose Pods cannot run (an image that cannot be pulled waits for ever).
+        retain = (
+            bool(trial.spec and trial.spec.retain_run)
+            and not ts.is_timed_out(trial)
+            and not infra.is_infra_failed(trial)
+        )
         if (
             not retain
             and not deleting
@@ -138,6 +147,13 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     outcome = evaluate_job_status(
         job, spec.success_condition or "", spec.failure_condition or "", trial_running=ts.is_running(trial)
     )
+    if infra.is_retry_pending(trial) and deleting:
+        return 0.5  # the failed attempt's job and Pods go first
+    if infra.retry_limit(trial) > 0 and (outcome is None or outcome.state != ts.JOB_SUCCEEDED):
+        # Without a limit nothing changes: such failures stay what they are in Katib.
+        failure = infra.infra_failure(await _job_pods(ctx, trial, job, outcome))
+        if failure is not None:
+            return await _infra_failure(ctx, body, trial, job_kind, job, failure, now)
     left = _time_left(trial)
     finished = outcome is not None and outcome.state in (ts.JOB_SUCCEEDED, ts.JOB_FAILED)
     if left is not None and left <= 0 and not finished:
@@ -189,6 +205,61 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
         if counter is not None:
             counter.labels(namespace).inc()
     return None if finished else left
+
+
+async def _job_pods(ctx: Context, trial: Trial, job: Obj, outcome: JobCondition | None) -> list[Obj]:
+    """The job's failed Pods the operator's Pod watch kept; for a failed job also its Pods read
+    afresh, since the Pod and job watches are separate streams and the job may be seen failed first."""
+    uid = str((job.get("metadata") or {}).get("uid") or "")
+    pods = ctx.cache.failed_pods_of(uid)
+    if outcome is None or outcome.state != ts.JOB_FAILED:
+        return pods
+    namespace = (job.get("metadata") or {}).get("namespace")
+    if job.get("kind") == "Job" and str(job.get("apiVersion") or "").startswith("batch/"):
+        selector = f"controller-uid={uid}"
+    else:
+        labels = (trial.spec.primary_pod_labels if trial.spec else None) or {}
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    try:
+        listed = await ctx.kube.list(PODS, namespace, label_selector=selector or None)
+    except ApiError as exc:
+        log.info("pods of job %s not listed: %s", (job.get("metadata") or {}).get("name"), exc)
+        return pods
+    seen = {(p.get("metadata") or {}).get("uid") for p in pods}
+    return pods + [
+        p for p in listed if _controller_uid(p) == uid and (p.get("metadata") or {}).get("uid") not in seen
+    ]
+
+
+async def _infra_failure(
+    ctx: Context, body: Obj, trial: Trial, job_kind: Resource, job: Obj, failure: infra.InfraFailure, now: str
+) -> float:
+    """Retry (delete the job, record the retry) or, with the retries spent, fail the trial.
+
+    The job is deleted (once: a deleting job is not deleted again) before the status is written,
+    so a retry is never counted twice. After a crash in between, the next reconcile still writes
+    the retry if the job's Pods show the failure; if they are gone it goes uncounted and the
+    failed attempt's metrics stay (one more retry than the limit, never a lost trial).
+    """
+    namespace, name = key_of(body)
+    decision = infra.decide(trial, failure, now)
+    if decision.retry:
+        job_meta = job.get("metadata") or {}
+        cache_kind = job_cache_kind(job_kind)
+        if not job_meta.get("deletionTimestamp"):
+            await ctx.kube.delete(
+                job_kind, name, namespace, propagation="Foreground", uid=job_meta.get("uid")
+            )
+            if await ctx.refresh(job_kind, cache_kind, namespace, name) is None:
+                ctx.cache.forget(cache_kind, job)
+        await _write(ctx, body, decision.status.dump())
+        ctx.events.emit(body, infra.EVENT_RETRIED, decision.message, warning=True)
+        ctx.metrics.trial_retried.labels(namespace).inc()
+        return 0.5
+    await _write(ctx, body, decision.status.dump())
+    ctx.events.emit(body, infra.REASON_INFRA_FAILED, decision.message, warning=True)
+    ctx.metrics.trial_failed.labels(namespace).inc()
+    return 0.0  # go on to delete the job
 
 
 def _time_left(trial: Trial) -> float | None:

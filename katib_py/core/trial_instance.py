@@ -62,6 +62,8 @@ def build_trial(exp: Experiment, assignment: TrialAssignment, template_text: str
             trial_spec["failureCondition"] = template.failure_condition
     if spec.trial_timeout_seconds is not None:
         trial_spec["timeoutSeconds"] = spec.trial_timeout_seconds
+    if spec.infra_retry_limit:
+        trial_spec["infraRetryLimit"] = spec.infra_retry_limit
     if spec.metrics_collector_spec is not None:
         trial_spec["metricsCollector"] = spec.metrics_collector_spec.dump()
     if assignment.labels:

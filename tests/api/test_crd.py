@@ -107,7 +107,12 @@ def test_printer_columns() -> None:
 
     katib = [("Type", ".status.conditions[-1:].type"), ("Status", ".status.conditions[-1:].status")]
     age = ("Age", ".metadata.creationTimestamp")
-    assert columns("Trial") == [*katib, ("Timeout", ".spec.timeoutSeconds"), age]
+    assert columns("Trial") == [
+        *katib,
+        ("Timeout", ".spec.timeoutSeconds"),
+        ("Retries", ".status.infraRetries"),
+        age,
+    ]
     assert columns("Suggestion") == [
         *katib,
         ("Requested", ".spec.requests"),

@@ -1148,7 +1148,7 @@ def test_update_of_other_fields_is_forbidden(base: Raw) -> None:
     base["spec"]["objective"]["goal"] = 0.5
     assert _update(base, old) == [
         "spec: Forbidden: only spec.parallelTrialCount, spec.maxTrialCount, spec.maxFailedTrialCount, "
-        "spec.maxDurationSeconds and spec.trialTimeoutSeconds are "
+        "spec.maxDurationSeconds, spec.trialTimeoutSeconds and spec.infraRetryLimit are "
         "editable (changed: spec.algorithm, spec.objective)"
     ]
 
@@ -1164,7 +1164,7 @@ def test_an_object_stored_without_defaults_is_repaired_by_its_next_update(base: 
     base["spec"]["algorithm"]["algorithmName"] = "tpe"
     assert _update(base, old) == [
         "spec: Forbidden: only spec.parallelTrialCount, spec.maxTrialCount, spec.maxFailedTrialCount, "
-        "spec.maxDurationSeconds and spec.trialTimeoutSeconds are "
+        "spec.maxDurationSeconds, spec.trialTimeoutSeconds and spec.infraRetryLimit are "
         "editable (changed: spec.algorithm)"
     ]
 
@@ -1245,6 +1245,30 @@ def test_restart_by_raising_the_max_duration_needs_a_resume_policy(base: Raw) ->
     old = _stored(base, condition="Succeeded", reason="ExperimentMaxDurationReached", trials=3)
     base["spec"]["maxDurationSeconds"] = 600
     assert [e.split(":")[0] for e in _update(base, old)] == ["spec.resumePolicy"]
+
+
+# ---------------------------------------------------------------- katib-py's infrastructure retries
+
+
+@pytest.mark.parametrize("value", [-1, 101, 10_000])
+def test_infra_retry_limit_out_of_range_is_refused(base: Raw, value: int) -> None:
+    base["spec"]["infraRetryLimit"] = value
+    assert [str(e) for e in errors_of(base)] == [
+        "spec.infraRetryLimit: must be between 0 and 100 (retries of a trial after an infrastructure "
+        f"failure), got {value}"
+    ]
+
+
+@pytest.mark.parametrize("value", [0, 3, 100])
+def test_infra_retry_limit_is_accepted(base: Raw, value: int) -> None:
+    base["spec"]["infraRetryLimit"] = value
+    assert errors_of(base) == []
+
+
+def test_infra_retry_limit_may_change_while_running(base: Raw) -> None:
+    old = _stored(base, condition="Running", trials=2)
+    base["spec"]["infraRetryLimit"] = 5
+    assert _update(base, old) == []
 
 
 # ---------------------------------------------------------------- katib-py's warm start

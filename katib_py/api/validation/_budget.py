@@ -4,8 +4,10 @@ From Katib's `ValidateExperiment` and `validateResumePolicy` in
 `pkg/webhook/v1beta1/experiment/validator/validator.go`: the counts must be positive (and
 `maxFailedTrialCount` not negative) and at most `maxTrialCount`; katib-py also bounds
 `parallelTrialCount` (MAX_PARALLEL_TRIALS) and checks its own time budgets (`maxDurationSeconds`,
-`trialTimeoutSeconds`: whole seconds > 0). On UPDATE only the three counts and the two budgets
-may change, a completed experiment may only be changed when it is restartable
+`trialTimeoutSeconds`: whole seconds > 0) and `infraRetryLimit` (0 to MAX_INFRA_RETRIES: each
+retry reruns a whole trial, so a large number only hides a broken cluster). On UPDATE only the
+three counts, the two budgets and the retry limit may change, a completed experiment may only be
+changed when it is restartable
 (`IsCompletedExperimentRestartable` in `pkg/controller.v1beta1/experiment/util/status_util.go`:
 Succeeded by reaching max trials, or in katib-py its max duration, with resumePolicy LongRunning
 or FromVolume), and a changed `maxTrialCount` must exceed the trials already created. Old and new
@@ -20,6 +22,8 @@ from katib_py.api.algorithms import MAX_PARALLEL_TRIALS
 from katib_py.api.defaults import apply_defaults
 from katib_py.api.models import Condition, Experiment, ResumePolicy
 from katib_py.api.validation._errors import Add, FieldError
+
+MAX_INFRA_RETRIES = 100
 
 
 def validate_counts(exp: Experiment, add: Add) -> None:
@@ -49,6 +53,15 @@ def validate_counts(exp: Experiment, add: Add) -> None:
     ):
         if seconds is not None and seconds <= 0:
             add(FieldError(path, f"must be a number of seconds greater than 0, got {seconds}"))
+    retries = exp.spec.infra_retry_limit
+    if retries is not None and not 0 <= retries <= MAX_INFRA_RETRIES:
+        add(
+            FieldError(
+                "spec.infraRetryLimit",
+                f"must be between 0 and {MAX_INFRA_RETRIES} (retries of a trial after an infrastructure "
+                f"failure), got {retries}",
+            )
+        )
     if failed is not None and max_t is not None and failed > max_t:
         add(
             FieldError(
@@ -134,6 +147,7 @@ def validate_update(exp: Experiment, old: Experiment, add: Add) -> None:
         "maxFailedTrialCount",
         "maxDurationSeconds",
         "trialTimeoutSeconds",
+        "infraRetryLimit",
     )
     rest_new = {k: v for k, v in new_spec.items() if k not in editable}
     rest_old = {k: v for k, v in old_spec.items() if k not in editable}
@@ -143,7 +157,8 @@ def validate_update(exp: Experiment, old: Experiment, add: Add) -> None:
             FieldError(
                 "spec",
                 "Forbidden: only spec.parallelTrialCount, spec.maxTrialCount, "
-                "spec.maxFailedTrialCount, spec.maxDurationSeconds and spec.trialTimeoutSeconds are "
+                "spec.maxFailedTrialCount, spec.maxDurationSeconds, spec.trialTimeoutSeconds and "
+                "spec.infraRetryLimit are "
                 f"editable (changed: {', '.join('spec.' + k for k in changed)})",
             )
         )

@@ -97,6 +97,8 @@ def resource_list(registry: Registry, group: str, version: str) -> Obj | None:
             resources.append(_sub(info, "scale", "Scale", ["get", "patch", "update"], "autoscaling", "v1"))
         if "log" in info.extra_subresources:
             resources.append(_sub(info, "log", "Pod", ["get"]))
+        if "eviction" in info.extra_subresources:
+            resources.append(_sub(info, "eviction", "Eviction", ["create"], "policy", "v1"))
         if "finalize" in info.extra_subresources:
             resources.append(_sub(info, "finalize", info.kind, ["update"]))
     gv = f"{group}/{version}" if group else version

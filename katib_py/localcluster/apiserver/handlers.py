@@ -19,7 +19,7 @@ from katib_py.kube import errors
 from katib_py.kube.errors import ApiError, api_error
 from katib_py.kube.selectors import labels_match, parse_label_selector
 
-from . import decoding, defaults, discovery, protobuf, validation
+from . import decoding, defaults, discovery, eviction, protobuf, validation
 from .auth import Authenticator, User
 from .authz import Authorizer
 from .objects import APPLY_PATCH, ObjectService, WriteOptions
@@ -253,6 +253,13 @@ class Handlers:
             return await self._log(request, t)
         if t.subresource == "scale":
             return await self._scale(request, t)
+        if t.subresource == "eviction":
+            if method != "POST":
+                raise _not_allowed()
+            status = await eviction.evict(
+                self.svc, t.info, t.namespace, t.name, await self._body(request), self._opts(request)
+            )
+            return json_response(status, 201)
         if method == "GET":
             if t.watch:
                 return await self._watch(request, t)

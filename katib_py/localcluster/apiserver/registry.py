@@ -73,7 +73,7 @@ BUILTINS: list[ResourceInfo] = [
         short_names=["po"],
         categories=["all"],
         has_status=True,
-        extra_subresources=["log"],
+        extra_subresources=["log", "eviction"],
     ),
     _b("", "v1", "services", "Service", short_names=["svc"], categories=["all"], has_status=True),
     _b("", "v1", "endpoints", "Endpoints", short_names=["ep"]),

@@ -461,7 +461,7 @@ class PodWorker:
             not_ready=not_ready,
             phase=phase,
             previous=prev,
-        )
+        ) + st.foreign_conditions(prev)
         status: Obj = {
             "phase": phase,
             "conditions": conds,

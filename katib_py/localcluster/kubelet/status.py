@@ -142,6 +142,17 @@ def pod_conditions(
     return conds
 
 
+KUBELET_CONDITIONS = frozenset(
+    {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"}
+)
+
+
+def foreign_conditions(previous: list[Obj] | None) -> list[Obj]:
+    """Conditions others own (DisruptionTarget from an eviction, readiness gates): the kubelet keeps
+    them in its status writes (Kubernetes: pkg/kubelet/status/status_manager.go mergePodStatus)."""
+    return [c for c in previous or [] if c.get("type") not in KUBELET_CONDITIONS]
+
+
 def pod_phase(
     *,
     restart_policy: str,
