@@ -222,7 +222,7 @@ def test_trial_metrics_from_db_manager(summary: dict[str, Any]) -> None:
 
 
 def test_the_sdk_reads_objects_that_use_katib_py_additions(sdk_python: Path, tmp_path: Path) -> None:
-    """Time budgets and warm start are fields Katib's SDK does not know: it must read such objects
+    """Time budgets, infrastructure retries and warm start are fields Katib's SDK does not know: it must read such objects
     (dropping the fields) and keep everything else."""
     condition = {"type": "Succeeded", "status": "True", "reason": "ExperimentMaxDurationReached"}
     objects = {
@@ -234,6 +234,7 @@ def test_the_sdk_reads_objects_that_use_katib_py_additions(sdk_python: Path, tmp
                 "maxTrialCount": 4,
                 "maxDurationSeconds": 600,
                 "trialTimeoutSeconds": 60,
+                "infraRetryLimit": 3,
                 "warmStart": {"points": [{"lr": "0.01"}], "experiments": ["older"]},
                 "objective": {"type": "maximize", "objectiveMetricName": "accuracy"},
             },
@@ -243,8 +244,11 @@ def test_the_sdk_reads_objects_that_use_katib_py_additions(sdk_python: Path, tmp
             "apiVersion": "kubeflow.org/v1beta1",
             "kind": "Trial",
             "metadata": {"name": "additions-x", "labels": {"katib-py.kubeflow.org/warm-start": "point"}},
-            "spec": {"timeoutSeconds": 60, "retainRun": True},
-            "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "TrialTimedOut"}]},
+            "spec": {"timeoutSeconds": 60, "infraRetryLimit": 3, "retainRun": True},
+            "status": {
+                "conditions": [{"type": "Failed", "status": "True", "reason": "TrialTimedOut"}],
+                "infraRetries": 2,
+            },
         },
     }
     path = tmp_path / "objects.json"
