@@ -222,8 +222,8 @@ def test_trial_metrics_from_db_manager(summary: dict[str, Any]) -> None:
 
 
 def test_the_sdk_reads_objects_that_use_katib_py_additions(sdk_python: Path, tmp_path: Path) -> None:
-    """Time budgets, infrastructure retries and warm start are fields Katib's SDK does not know: it must read such objects
-    (dropping the fields) and keep everything else."""
+    """Time budgets, infrastructure retries and warm start are fields Katib's SDK does not know: it
+    must read such objects (dropping the fields) and keep everything else."""
     condition = {"type": "Succeeded", "status": "True", "reason": "ExperimentMaxDurationReached"}
     objects = {
         "experiment": {
