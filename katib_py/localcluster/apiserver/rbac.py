@@ -462,31 +462,31 @@ def escalation_problem(
 # ---- bootstrap policy ----
 
 
-def _cluster_role(name: str, rules: list[Obj]) -> Obj:
+def _bootstrap(kind: str, name: str, **body: object) -> Obj:
+    """A built-in RBAC object, labelled and annotated as kube-apiserver's bootstrap policy."""
     return {
         "apiVersion": f"{RBAC_GROUP}/v1",
-        "kind": "ClusterRole",
+        "kind": kind,
         "metadata": {
             "name": name,
             "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
             "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
         },
-        "rules": rules,
+        **body,
     }
+
+
+def _cluster_role(name: str, rules: list[Obj]) -> Obj:
+    return _bootstrap("ClusterRole", name, rules=rules)
 
 
 def _cluster_role_binding(name: str, role: str, groups: list[str]) -> Obj:
-    return {
-        "apiVersion": f"{RBAC_GROUP}/v1",
-        "kind": "ClusterRoleBinding",
-        "metadata": {
-            "name": name,
-            "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
-            "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
-        },
-        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
-        "subjects": [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": g} for g in groups],
-    }
+    return _bootstrap(
+        "ClusterRoleBinding",
+        name,
+        roleRef={"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
+        subjects=[{"apiGroup": RBAC_GROUP, "kind": "Group", "name": g} for g in groups],
+    )
 
 
 _READ = ["get", "list", "watch"]
