@@ -26,6 +26,9 @@ from .limits import MAX_REQUEST_BYTES
 MAX_DEPTH = 100
 
 YAML_TYPES = ("application/yaml", "application/apply-patch+yaml")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# a \uD800-\uDFFF escape, or a surrogate's UTF-8 form (Python's json decodes bytes with surrogatepass)
+_MAY_HOLD_SURROGATES = re.compile(rb"\\[uU][dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 
 def decode_body(raw: bytes, content_type: str, as_yaml: bool = False) -> Any:
@@ -35,12 +38,26 @@ def decode_body(raw: bytes, content_type: str, as_yaml: bool = False) -> Any:
         if as_yaml or content_type in YAML_TYPES:
             return load_yaml(raw)
         data = json.loads(raw, parse_constant=_no_constant)
+        if _MAY_HOLD_SURROGATES.search(raw):
+            data = go_strings(data)
     except RecursionError as exc:
         raise errors.bad_request(f"the body of the request could not be decoded: {too_deep}") from exc
     except (ValueError, yaml.YAMLError) as exc:
         raise errors.bad_request(f"the body of the request could not be decoded: {exc}") from exc
     if json_depth(data) > MAX_DEPTH:
         raise errors.bad_request(f"the body of the request could not be decoded: {too_deep}")
+    return data
+
+
+def go_strings(data: Any) -> Any:
+    """`data` with each lone UTF-16 surrogate replaced by U+FFFD, as Go's encoding/json decodes one:
+    Python keeps them, and they cannot be written back as UTF-8 (a 500 where kube stores U+FFFD)."""
+    if isinstance(data, str):
+        return _LONE_SURROGATE.sub("\ufffd", data)
+    if isinstance(data, list):
+        return [go_strings(v) for v in data]
+    if isinstance(data, dict):
+        return {go_strings(k): go_strings(v) for k, v in data.items()}
     return data
 
 

@@ -60,10 +60,20 @@ def _is(info: ResourceInfo, group: str, plural: str) -> bool:
     return info.group == group and info.plural == plural
 
 
+# NamespaceLifecycle's immortal namespaces (plugin/pkg/admission/namespace/lifecycle/admission.go)
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
+
+
 def check_preconditions(info: ResourceInfo, current: Obj, options: Obj) -> None:
-    """DeleteOptions.preconditions (uid, resourceVersion) against the stored object: 409 on a mismatch."""
-    pre = options.get("preconditions") or {}
+    """DeleteOptions.preconditions (uid, resourceVersion) against the stored object: 409 on a mismatch;
+    403 for an immortal namespace, as NamespaceLifecycle answers."""
     meta = current["metadata"]
+    if _is(info, "", "namespaces") and meta.get("name") in IMMORTAL_NAMESPACES:
+        raise errors.Forbidden(
+            f'namespaces "{meta["name"]}" is forbidden: this namespace may not be deleted',
+            details={"name": meta["name"], "group": "", "kind": "namespaces"},
+        )
+    pre = options.get("preconditions") or {}
     if pre.get("uid") and pre["uid"] != meta.get("uid"):
         why = f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta.get('uid')}"
         raise errors.conflict(info.plural, info.group, meta["name"], why)

@@ -512,7 +512,8 @@ class ObjectService:
         if not isinstance(patched, dict):
             raise errors.bad_request("the patched object is not a JSON object")
         meta = patched.setdefault("metadata", {})
-        rv = meta.get("resourceVersion")
+        # metadata patched into a non-object is refused by the update's type check (a 400)
+        rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
         if rv and rv != current["metadata"]["resourceVersion"]:
             raise errors.conflict(
                 info.plural,

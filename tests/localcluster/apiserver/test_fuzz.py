@@ -405,8 +405,10 @@ def test_random_queries_and_paths(served: Served) -> None:
     def one(params: dict[str, str], segments: list[str], method: str, base: str) -> None:
         if params.get("watch") is not None or "watch" in segments:
             params["timeoutSeconds"] = "1"  # a valid watch would otherwise stream for 30 minutes
-        if method == "DELETE":  # no deletecollection (an empty last segment is one)
-            segments = [s for s in segments if s] or ["no-such-object"]
+        if method == "DELETE":
+            # no deletecollection: an empty last segment is one, and so is `.` or `..`, which the
+            # client removes as a dot segment (RFC 3986) before sending
+            segments = [s for s in segments if s not in ("", ".", "..")] or ["no-such-object"]
         path = base + "".join("/" + quote(s.encode("utf-8", "surrogatepass"), safe="") for s in segments)
         resp = served.session.request(method, served.url + (path or "/"), params=params, timeout=60)
         served.requests_sent += 1

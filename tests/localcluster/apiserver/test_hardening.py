@@ -153,6 +153,31 @@ def test_bodies_that_do_not_decode_into_the_kind_are_400_as_kube_says(cluster: S
         assert_status(answer, code)
 
 
+def test_a_patch_that_makes_metadata_a_list_is_400_and_changes_nothing(cluster: ServerThread) -> None:
+    """Found by the fuzz suite: the patched object's metadata was read as a map before its type check."""
+    assert raw(cluster, "POST", CMS, {"metadata": {"name": "listed"}, "data": {"k": "v"}})[0] == 201
+    for ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+        answer = raw(cluster, "PATCH", f"{CMS}/listed", {"metadata": [], "data": {"k": "w"}}, ctype=ctype)
+        assert_status(answer, 400, contains="metadata")
+    roles = "/apis/rbac.authorization.k8s.io/v1/clusterroles"
+    assert raw(cluster, "POST", roles, {"metadata": {"name": "listed"}, "rules": []})[0] == 201
+    patch = {"metadata": [], "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}
+    answer = raw(cluster, "PATCH", f"{roles}/listed", patch, ctype="application/merge-patch+json")
+    assert_status(answer, 400, contains="metadata")
+    status, stored = raw(cluster, "GET", f"{CMS}/listed")
+    assert status == 200 and stored["data"] == {"k": "v"}
+
+
+@pytest.mark.parametrize("namespace", ["default", "kube-system", "kube-public"])
+def test_the_immortal_namespaces_may_not_be_deleted(cluster: ServerThread, namespace: str) -> None:
+    """Found by the fuzz suite (`DELETE …/pods/..` is `DELETE …/namespaces/default` once the client
+    removes the dot segment): NamespaceLifecycle's 403."""
+    answer = raw(cluster, "DELETE", f"/api/v1/namespaces/{namespace}")
+    assert_status(answer, 403, reason="Forbidden", contains="this namespace may not be deleted")
+    status, stored = raw(cluster, "GET", f"/api/v1/namespaces/{namespace}")
+    assert status == 200 and not stored["metadata"].get("deletionTimestamp")
+
+
 def test_an_unexpected_handler_error_is_a_500_status_body_not_plain_text() -> None:
     async def broken(request: web.Request) -> web.Response:
         raise RuntimeError("boom")
