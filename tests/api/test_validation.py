@@ -1499,3 +1499,40 @@ def test_an_undefaulted_additional_objective_must_be_collected(base: Raw) -> Non
         "spec.objective.additionalObjectives[0].objectiveMetricName: 'latency' must be in "
         "spec.objective.additionalMetricNames to be collected"
     ]
+
+
+@pytest.mark.parametrize("algorithm", ["random", "tpe", "multivariate-tpe", "nsga2"])
+def test_multi_objective_algorithms_accept_additional_objectives(base: Raw, algorithm: str) -> None:
+    base["spec"]["algorithm"] = {"algorithmName": algorithm}
+    _objectives(base, ("latency", "minimize"))
+    assert errors_of(base) == []
+
+
+@pytest.mark.parametrize("algorithm", ["cmaes", "sobol", "bayesianoptimization", "grid"])
+def test_single_objective_algorithms_refuse_additional_objectives(base: Raw, algorithm: str) -> None:
+    base["spec"]["algorithm"] = {"algorithmName": algorithm}
+    if algorithm == "grid":
+        base["spec"]["parameters"][0]["feasibleSpace"]["step"] = "0.01"
+    _objectives(base, ("latency", "minimize"))
+    assert [str(e) for e in errors_of(base)] == [
+        f"spec.objective.additionalObjectives: algorithm {algorithm} cannot search additional objectives: "
+        "it optimizes one objective (random, tpe, multivariate-tpe and nsga2 search several)"
+    ]
+
+
+def test_hyperband_refuses_additional_objectives(base: Raw) -> None:
+    hyperband(base)
+    _objectives(base, ("latency", "minimize"))
+    assert "spec.objective.additionalObjectives: algorithm hyperband cannot search additional objectives" in (
+        "\n".join(str(e) for e in errors_of(base))
+    )
+
+
+def test_nsga2_settings_are_checked(base: Raw) -> None:
+    base["spec"]["algorithm"] = {"algorithmName": "nsga2"}
+    settings(base, "nsga2", [("population_size", "1"), ("crossover_prob", "1.5")])
+    assert [str(e) for e in errors_of(base)] == [
+        "spec.algorithm.algorithmSettings[0]: setting population_size: must be an integer >= 2, got '1'",
+        "spec.algorithm.algorithmSettings[1]: setting crossover_prob: "
+        "must be a number >= 0 and <= 1, got '1.5'",
+    ]
