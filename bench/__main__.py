@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "suggestion": (["--quick"], []),
     "operator": (["--trials", "30"], []),
     "nas": (["--quick"], []),
+    "multiobjective": (["--seeds", "3", "--dims", "6"], []),
 }
 
 

@@ -91,6 +91,9 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+SINGLE_OBJECTIVE = "it optimizes one objective (random, tpe, multivariate-tpe and nsga2 search several)"
+
+
 @dataclass(frozen=True)
 class AlgorithmInfo:
     """An algorithm name, its settings schema and the distributions it honours for int/double."""
@@ -105,6 +108,9 @@ class AlgorithmInfo:
     stop_on_any_rule: bool = False
     # why spec.warmStart is refused for this algorithm (None: warm starts are fine)
     no_warm_start: str | None = None
+    # why spec.objective.additionalObjectives is refused (None: it searches several objectives);
+    # refused unless an algorithm says otherwise, so a new algorithm never silently drops objectives
+    no_multi_objective: str | None = SINGLE_OBJECTIVE
 
     def supported_distributions(self) -> list[str]:
         """Sorted in the canonical order for messages."""
@@ -177,7 +183,7 @@ DARTS = AlgorithmInfo(
 SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
     a.name: a
     for a in [
-        AlgorithmInfo("random", _settings(_RANDOM_STATE), ALL_DISTRIBUTIONS),
+        AlgorithmInfo("random", _settings(_RANDOM_STATE), ALL_DISTRIBUTIONS, no_multi_objective=None),
         AlgorithmInfo(
             "tpe",
             _settings(
@@ -198,6 +204,7 @@ SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
                 _RANDOM_STATE,
             ),
             ALL_DISTRIBUTIONS,
+            no_multi_objective=None,  # Optuna's TPESampler is MOTPE with several objectives
         ),
         AlgorithmInfo(
             "multivariate-tpe",
@@ -207,6 +214,20 @@ SUGGESTION_ALGORITHMS: dict[str, AlgorithmInfo] = {
                 _RANDOM_STATE,
             ),
             ALL_DISTRIBUTIONS,
+            no_multi_objective=None,
+        ),
+        AlgorithmInfo(
+            "nsga2",
+            _settings(
+                # Optuna's NSGAIISampler arguments and defaults (optuna/samplers/nsgaii/_sampler.py)
+                Setting("population_size", "int", 50, minimum=2),
+                Setting("mutation_prob", "float", minimum=0, maximum=1),
+                Setting("crossover_prob", "float", 0.9, minimum=0, maximum=1),
+                Setting("swapping_prob", "float", 0.5, minimum=0, maximum=1),
+                _RANDOM_STATE,
+            ),
+            ALL_DISTRIBUTIONS,
+            no_multi_objective=None,
         ),
         AlgorithmInfo(
             "cmaes",

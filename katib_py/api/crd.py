@@ -79,6 +79,13 @@ PRINTER_COLUMNS: dict[str, list[dict[str, Any]]] = {
             "jsonPath": ".spec.warmStart.experiments",
             "priority": 1,
         },
+        {
+            "name": "Pareto Front",
+            "type": "integer",
+            "description": "trials on the Pareto front (katib-py: spec.objective.additionalObjectives)",
+            "jsonPath": ".status.paretoFrontSize",
+            "priority": 1,
+        },
         _AGE,
     ],
     "Suggestion": [

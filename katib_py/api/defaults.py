@@ -99,6 +99,18 @@ def _strategy_for(objective_type: str | None) -> str:
 def _default_objective(obj: ObjectiveSpec) -> None:
     strategies = list(obj.metric_strategies or [])
     have = {s.name for s in strategies}
+    # katib-py: an additional objective's metric must be collected like any additional metric, so it
+    # joins additionalMetricNames, with a strategy by its own direction (Katib's rule for the first
+    # objective) rather than the first objective's. Without additionalObjectives nothing changes.
+    for extra in obj.additional_objectives or []:
+        name = extra.objective_metric_name
+        if not name or name == obj.objective_metric_name:
+            continue  # refused at admission
+        if name not in (obj.additional_metric_names or []):
+            obj.additional_metric_names = [*(obj.additional_metric_names or []), name]
+        if name not in have:
+            strategies.append(MetricStrategy(name=name, value=_strategy_for(extra.type)))
+            have.add(name)
     wanted = [obj.objective_metric_name or "", *(obj.additional_metric_names or [])]
     # Katib adds a strategy for the objective metric and every additional metric that lacks one,
     # all following the objective direction (the code, not its comment).

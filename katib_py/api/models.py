@@ -171,12 +171,22 @@ class MetricStrategy(KatibModel):
     value: str | None = None
 
 
+class AdditionalObjective(KatibModel):
+    """katib-py addition: one more objective of a multi-objective search (a metric and a direction)."""
+
+    objective_metric_name: str | None = None
+    type: str | None = None
+
+
 class ObjectiveSpec(KatibModel):
     type: str | None = None
     goal: float | None = None
     objective_metric_name: str | None = None
     additional_metric_names: list[str] | None = None
     metric_strategies: list[MetricStrategy] | None = None
+    # katib-py: objectives searched jointly with the first one (objectiveMetricName/type); their
+    # trade-off is reported in status.paretoFront.
+    additional_objectives: list[AdditionalObjective] | None = None
 
 
 class ParameterAssignment(KatibModel):
@@ -339,6 +349,20 @@ class OptimalTrial(KatibModel):
     observation: Observation | None = None
 
 
+class ParetoValue(KatibModel):
+    """One objective's value of a Pareto-optimal trial (the metric string, as in an observation)."""
+
+    name: str | None = None
+    value: str | None = None
+
+
+class ParetoTrial(KatibModel):
+    """katib-py addition: a trial no other succeeded trial dominates, with its value per objective."""
+
+    trial_name: str | None = None
+    values: list[ParetoValue] | None = None
+
+
 class ExperimentStatus(KatibModel):
     start_time: str | None = None
     completion_time: str | None = None
@@ -361,6 +385,10 @@ class ExperimentStatus(KatibModel):
     trials_early_stopped: int | None = None
     # Katib spells this one without the "s".
     trial_metrics_unavailable: int | None = None
+    # katib-py, only with spec.objective.additionalObjectives: the non-dominated succeeded trials
+    # and their number (for the -o wide column).
+    pareto_front: list[ParetoTrial] | None = None
+    pareto_front_size: int | None = None
 
 
 class Experiment(KatibModel):

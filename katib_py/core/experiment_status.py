@@ -26,6 +26,7 @@ from katib_py.core.conditions import (
     set_condition,
 )
 from katib_py.core.optimal_trial import best_trial, goal_reached, optimal_trial_status
+from katib_py.core.pareto import is_multi_objective, pareto_front
 from katib_py.kube.rfc3339 import parse_time
 
 CREATED = "Created"
@@ -183,7 +184,8 @@ def summarize_trials(exp: Experiment, trials: list[Trial]) -> TrialsSummary:
 
     A trial is classified by the first of Killed, Failed, Succeeded, EarlyStopped, Running,
     MetricsUnavailable, Pending that applies. The best trial and the goal are judged by
-    `katib_py.core.optimal_trial`.
+    `katib_py.core.optimal_trial` on the first objective (Katib's); a multi-objective experiment
+    also gets paretoFront and paretoFrontSize from `katib_py.core.pareto`.
     """
     status = _status(exp)
     lists: dict[str, list[str]] = {
@@ -219,6 +221,9 @@ def summarize_trials(exp: Experiment, trials: list[Trial]) -> TrialsSummary:
     best = best_trial(objective, trials)
     if best is not None:
         status.current_optimal_trial = optimal_trial_status(objective, best)
+    if is_multi_objective(objective):
+        status.pareto_front = pareto_front(objective, trials)
+        status.pareto_front_size = len(status.pareto_front)
     return TrialsSummary(status, goal_reached(objective, trials))
 
 

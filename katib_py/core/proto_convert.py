@@ -78,6 +78,11 @@ def objective_to_proto(objective: ObjectiveSpec | None) -> api_pb2.ObjectiveSpec
     )
     if objective.goal is not None:
         message.goal = objective.goal
+    for extra in objective.additional_objectives or []:
+        message.additional_objectives.add(
+            objective_metric_name=extra.objective_metric_name or "",
+            type=_OBJECTIVE_TYPES.get(extra.type or "", api_pb2.UNKNOWN),
+        )
     return message
 
 

@@ -109,16 +109,26 @@ class FeasibleSpace(_message.Message):
     def __init__(self, max: _Optional[str] = ..., min: _Optional[str] = ..., list: _Optional[_Iterable[str]] = ..., step: _Optional[str] = ..., distribution: _Optional[_Union[Distribution, str]] = ...) -> None: ...
 
 class ObjectiveSpec(_message.Message):
-    __slots__ = ("type", "goal", "objective_metric_name", "additional_metric_names")
+    __slots__ = ("type", "goal", "objective_metric_name", "additional_metric_names", "additional_objectives")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     GOAL_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_METRIC_NAME_FIELD_NUMBER: _ClassVar[int]
     ADDITIONAL_METRIC_NAMES_FIELD_NUMBER: _ClassVar[int]
+    ADDITIONAL_OBJECTIVES_FIELD_NUMBER: _ClassVar[int]
     type: ObjectiveType
     goal: float
     objective_metric_name: str
     additional_metric_names: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, type: _Optional[_Union[ObjectiveType, str]] = ..., goal: _Optional[float] = ..., objective_metric_name: _Optional[str] = ..., additional_metric_names: _Optional[_Iterable[str]] = ...) -> None: ...
+    additional_objectives: _containers.RepeatedCompositeFieldContainer[AdditionalObjective]
+    def __init__(self, type: _Optional[_Union[ObjectiveType, str]] = ..., goal: _Optional[float] = ..., objective_metric_name: _Optional[str] = ..., additional_metric_names: _Optional[_Iterable[str]] = ..., additional_objectives: _Optional[_Iterable[_Union[AdditionalObjective, _Mapping]]] = ...) -> None: ...
+
+class AdditionalObjective(_message.Message):
+    __slots__ = ("objective_metric_name", "type")
+    OBJECTIVE_METRIC_NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    objective_metric_name: str
+    type: ObjectiveType
+    def __init__(self, objective_metric_name: _Optional[str] = ..., type: _Optional[_Union[ObjectiveType, str]] = ...) -> None: ...
 
 class AlgorithmSpec(_message.Message):
     __slots__ = ("algorithm_name", "algorithm_settings")

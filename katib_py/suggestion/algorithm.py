@@ -79,6 +79,8 @@ class ExperimentView:
     parallel_trial_count: int
     max_trial_count: int
     nas_config: models.NasConfig | None = None  # spec.nasConfig; `space` is then empty
+    # katib-py's additional objectives after the first one: (metric name, maximize)
+    additional_objectives: tuple[tuple[str, bool], ...] = ()
 
     @classmethod
     def from_proto(cls, experiment: api_pb2.Experiment) -> ExperimentView:
@@ -105,7 +107,16 @@ class ExperimentView:
             parallel_trial_count=spec.parallel_trial_count,
             max_trial_count=spec.max_trial_count,
             nas_config=nas,
+            additional_objectives=tuple(
+                (o.objective_metric_name, o.type == api_pb2.MAXIMIZE)
+                for o in spec.objective.additional_objectives
+            ),
         )
+
+    @property
+    def extra_metrics(self) -> tuple[str, ...]:
+        """The additional objectives' metric names, in order."""
+        return tuple(name for name, _ in self.additional_objectives)
 
     def to_loss(self, value: float) -> float:
         """The value as a quantity to minimise."""
@@ -158,6 +169,10 @@ class SuggestionAlgorithm(abc.ABC):
         needs spec.parameters with the distributions it honours.
         """
         self.parse(experiment)
+        if experiment.additional_objectives and self.info.no_multi_objective is not None:
+            raise InvalidArgument(
+                f"algorithm {self.name} cannot search additional objectives: {self.info.no_multi_objective}"
+            )
         if self.info.nas:
             if experiment.nas_config is None:
                 raise InvalidArgument(

@@ -35,6 +35,8 @@ class TrialRecord:
     state: str
     condition: int
     value: float | None = None
+    # katib-py: the additional objectives' values (all finite when completed), in their order
+    values: tuple[float, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
     start_time: str = ""
     completion_time: str = ""
@@ -68,12 +70,15 @@ def objective_value(trial: api_pb2.Trial, metric: str) -> float | None:
     return None
 
 
-def convert_trial(trial: api_pb2.Trial, metric: str) -> TrialRecord:
+def convert_trial(trial: api_pb2.Trial, metric: str, extra_metrics: Sequence[str] = ()) -> TrialRecord:
+    """`extra_metrics` are the additional objectives': a trial missing any of them is not completed."""
     condition = trial.status.condition
     value = objective_value(trial, metric)
+    extras = [objective_value(trial, name) for name in extra_metrics]
+    values = tuple(v for v in extras if v is not None)
     if condition in _LIVE_CONDITIONS:
         state = LIVE
-    elif condition in _DONE_CONDITIONS and value is not None:
+    elif condition in _DONE_CONDITIONS and value is not None and len(values) == len(extras):
         state = COMPLETED
     else:
         state = FAILED
@@ -83,14 +88,17 @@ def convert_trial(trial: api_pb2.Trial, metric: str) -> TrialRecord:
         state=state,
         condition=condition,
         value=value if state == COMPLETED else None,
+        values=values if state == COMPLETED else (),
         labels=dict(trial.spec.labels),
         start_time=trial.status.start_time,
         completion_time=trial.status.completion_time,
     )
 
 
-def convert_trials(trials: Iterable[api_pb2.Trial], metric: str) -> list[TrialRecord]:
-    return [convert_trial(t, metric) for t in trials]
+def convert_trials(
+    trials: Iterable[api_pb2.Trial], metric: str, extra_metrics: Sequence[str] = ()
+) -> list[TrialRecord]:
+    return [convert_trial(t, metric, extra_metrics) for t in trials]
 
 
 class TrialConverter:
@@ -105,25 +113,34 @@ class TrialConverter:
     EXPERIMENTS = 16
 
     def __init__(self) -> None:
-        self._memo: OrderedDict[tuple[str, str], dict[bytes, TrialRecord]] = OrderedDict()
+        self._memo: OrderedDict[tuple[str, str, tuple[str, ...]], dict[bytes, TrialRecord]] = OrderedDict()
 
-    def convert(self, experiment: str, metric: str, trials: Sequence[api_pb2.Trial]) -> list[TrialRecord]:
+    def convert(
+        self,
+        experiment: str,
+        metric: str,
+        trials: Sequence[api_pb2.Trial],
+        extra_metrics: Sequence[str] = (),
+    ) -> list[TrialRecord]:
         return self.convert_serialised(
-            experiment, metric, [t.SerializeToString(deterministic=True) for t in trials]
+            experiment, metric, [t.SerializeToString(deterministic=True) for t in trials], extra_metrics
         )
 
-    def convert_serialised(self, experiment: str, metric: str, trials: Sequence[bytes]) -> list[TrialRecord]:
+    def convert_serialised(
+        self, experiment: str, metric: str, trials: Sequence[bytes], extra_metrics: Sequence[str] = ()
+    ) -> list[TrialRecord]:
         """Records for serialised Trial messages; raises protobuf's DecodeError for a malformed one."""
-        old = self._memo.pop((experiment, metric), {})
+        key = (experiment, metric, tuple(extra_metrics))
+        old = self._memo.pop(key, {})
         new: dict[bytes, TrialRecord] = {}
         out: list[TrialRecord] = []
         for raw in trials:
             record = old.get(raw)
             if record is None:
-                record = convert_trial(api_pb2.Trial.FromString(raw), metric)
+                record = convert_trial(api_pb2.Trial.FromString(raw), metric, extra_metrics)
             new[raw] = record
             out.append(record)
-        self._memo[(experiment, metric)] = new
+        self._memo[key] = new
         while len(self._memo) > self.EXPERIMENTS:
             self._memo.popitem(last=False)
         return out

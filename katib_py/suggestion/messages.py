@@ -64,7 +64,9 @@ def experiment(
     max_trial_count: int = 0,
     early_stopping: str = "",
     early_stopping_settings: Mapping[str, str] = {},
+    additional_objectives: Iterable[tuple[str, bool]] = (),
 ) -> api_pb2.Experiment:
+    """`additional_objectives` are katib-py's, as (metric name, maximize)."""
     items = settings.items() if isinstance(settings, Mapping) else settings
     spec = api_pb2.ExperimentSpec(
         parameter_specs=api_pb2.ExperimentSpec.ParameterSpecs(parameters=list(parameters)),
@@ -78,6 +80,10 @@ def experiment(
         parallel_trial_count=parallel_trial_count,
         max_trial_count=max_trial_count,
     )
+    for name, up in additional_objectives:
+        spec.objective.additional_objectives.add(
+            objective_metric_name=name, type=api_pb2.MAXIMIZE if up else api_pb2.MINIMIZE
+        )
     if early_stopping:
         spec.early_stopping.algorithm_name = early_stopping
         for k, v in early_stopping_settings.items():

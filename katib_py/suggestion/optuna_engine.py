@@ -15,6 +15,11 @@ Parameters map to Optuna distributions where Optuna has one (uniform int/double 
 logUniform without step). Other cases (normal, logNormal, logUniform with a step) use the unit
 coordinate of katib_py.suggestion.space as a FloatDistribution(0, 1), so every sampler honours the
 declared distribution, and the value is quantised afterwards.
+
+With katib-py's additional objectives the study has one direction per objective (the first
+objective's, then each additional one's) and a trial is told its values in that order, as Optuna's
+multi-objective `create_study(directions=...)` takes them; the sampler must support several
+objectives (`AlgorithmInfo.no_multi_objective`).
 """
 
 from __future__ import annotations
@@ -135,7 +140,13 @@ class OptunaAlgorithm(SuggestionAlgorithm):
 
     def _fingerprint(self, experiment: ExperimentView, settings: dict[str, SettingValue]) -> str:
         return repr(
-            (self.name, experiment.space.fingerprint(), sorted(settings.items()), experiment.maximize)
+            (
+                self.name,
+                experiment.space.fingerprint(),
+                sorted(settings.items()),
+                experiment.maximize,
+                experiment.additional_objectives,
+            )
         )
 
     def _state(
@@ -163,8 +174,9 @@ class OptunaAlgorithm(SuggestionAlgorithm):
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             warnings.simplefilter("ignore", FutureWarning)
             sampler = self.make_sampler(settings, experiment, seed, history)
+            maximize = [experiment.maximize, *(m for _, m in experiment.additional_objectives)]
             study = optuna.create_study(
-                sampler=sampler, direction="maximize" if experiment.maximize else "minimize"
+                sampler=sampler, directions=["maximize" if m else "minimize" for m in maximize]
             )
         if history:
             study.add_trials(history)
@@ -203,7 +215,7 @@ class OptunaAlgorithm(SuggestionAlgorithm):
             if storage_trials[number].state != TrialState.RUNNING:
                 continue
             if trial.state == COMPLETED:
-                study.tell(number, trial.value)
+                study.tell(number, _values(trial))
             else:
                 study.tell(number, state=TrialState.FAIL)
 
@@ -290,6 +302,12 @@ def _frozen(trial: TrialRecord, codecs: dict[str, ParamCodec]) -> FrozenTrial | 
         params[name] = value
     distributions = {n: c.distribution for n, c in codecs.items()}
     if trial.state == COMPLETED and trial.value is not None and math.isfinite(trial.value):
-        return create_trial(params=params, distributions=distributions, value=trial.value)
+        return create_trial(params=params, distributions=distributions, values=_values(trial))
     state = TrialState.RUNNING if trial.state == LIVE else TrialState.FAIL
     return create_trial(params=params, distributions=distributions, state=state)
+
+
+def _values(trial: TrialRecord) -> list[float]:
+    """The values Optuna is told: the first objective's, then each additional objective's."""
+    assert trial.value is not None
+    return [trial.value, *trial.values]

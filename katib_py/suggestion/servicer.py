@@ -72,7 +72,9 @@ class SuggestionServicer(api_pb2_grpc.SuggestionServicer):
                 )
             with self._lock:
                 try:
-                    trials = self._converter.convert_serialised(view.name, view.metric, serialised_trials)
+                    trials = self._converter.convert_serialised(
+                        view.name, view.metric, serialised_trials, view.extra_metrics
+                    )
                 except DecodeError as exc:
                     raise InvalidArgument(f"malformed trial in GetSuggestionsRequest: {exc}") from exc
                 self.algorithm.validate(view)

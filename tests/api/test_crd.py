@@ -128,6 +128,7 @@ def test_printer_columns() -> None:
         ("Best", ".status.currentOptimalTrial.observation.metrics[0].latest"),
         ("Max Duration", ".spec.maxDurationSeconds"),
         ("Seeded From", ".spec.warmStart.experiments"),
+        ("Pareto Front", ".status.paretoFrontSize"),
         age,
     ]
 

@@ -1414,3 +1414,125 @@ def test_asha_settings_are_accepted(base: Raw) -> None:
 def test_bad_asha_settings_are_refused(base: Raw, values: dict[str, str], message: str) -> None:
     _asha(base, **values)
     assert [str(e) for e in errors_of(base)] == [message]
+
+
+# ---------------------------------------------------------------- katib-py's multi-objective search
+
+
+def _objectives(raw: Raw, *extras: tuple[str | None, str | None]) -> None:
+    raw["spec"]["objective"]["additionalObjectives"] = [
+        {"objectiveMetricName": n, "type": t} for n, t in extras
+    ]
+
+
+def test_additional_objectives_are_defaulted_into_the_collected_metrics(base: Raw) -> None:
+    _objectives(base, ("latency", "minimize"), ("loss", "minimize"))
+    assert errors_of(base) == []
+    exp, _ = load_experiment(base)
+    assert exp is not None
+    obj = apply_defaults(exp).dump()["spec"]["objective"]
+    assert obj["additionalMetricNames"] == ["loss", "latency"]
+    # each by its own direction, not the first objective's (maximize)
+    assert obj["metricStrategies"] == [
+        {"name": "latency", "value": "min"},
+        {"name": "loss", "value": "min"},
+        {"name": "accuracy", "value": "max"},
+    ]
+
+
+def test_an_experiment_without_additional_objectives_defaults_as_before(base: Raw) -> None:
+    exp, _ = load_experiment(base)
+    assert exp is not None
+    obj = apply_defaults(exp).dump()["spec"]["objective"]
+    assert "additionalObjectives" not in obj
+    assert obj["additionalMetricNames"] == ["loss"]
+    assert obj["metricStrategies"] == [{"name": "accuracy", "value": "max"}, {"name": "loss", "value": "max"}]
+
+
+@pytest.mark.parametrize(
+    ("extras", "message"),
+    [
+        (
+            [(None, "minimize")],
+            "spec.objective.additionalObjectives[0].objectiveMetricName: must be specified",
+        ),
+        (
+            [("accuracy", "minimize")],
+            "spec.objective.additionalObjectives[0].objectiveMetricName: 'accuracy' is already the first "
+            "objective (spec.objective.objectiveMetricName)",
+        ),
+        (
+            [("latency", "minimize"), ("latency", "maximize")],
+            "spec.objective.additionalObjectives[1].objectiveMetricName: duplicate objective 'latency'",
+        ),
+        (
+            [("latency", "fastest")],
+            "spec.objective.additionalObjectives[0].type: must be minimize or maximize, got 'fastest'",
+        ),
+        (
+            [("latency", None)],
+            "spec.objective.additionalObjectives[0].type: must be minimize or maximize, got None",
+        ),
+        (
+            [(f"m{i}", "minimize") for i in range(11)],
+            "spec.objective.additionalObjectives: at most 10 additional objectives, got 11",
+        ),
+    ],
+)
+def test_bad_additional_objectives_are_refused(
+    base: Raw, extras: list[tuple[str | None, str | None]], message: str
+) -> None:
+    _objectives(base, *extras)
+    assert [str(e) for e in errors_of(base)] == [message]
+
+
+def test_ten_additional_objectives_are_accepted(base: Raw) -> None:
+    _objectives(base, *[(f"m{i}", "minimize") for i in range(10)])
+    assert errors_of(base) == []
+
+
+def test_an_undefaulted_additional_objective_must_be_collected(base: Raw) -> None:
+    _objectives(base, ("latency", "minimize"))
+    exp, _ = load_experiment(base)
+    assert exp is not None
+    assert [str(e) for e in validate_experiment(exp)] == [
+        "spec.objective.additionalObjectives[0].objectiveMetricName: 'latency' must be in "
+        "spec.objective.additionalMetricNames to be collected"
+    ]
+
+
+@pytest.mark.parametrize("algorithm", ["random", "tpe", "multivariate-tpe", "nsga2"])
+def test_multi_objective_algorithms_accept_additional_objectives(base: Raw, algorithm: str) -> None:
+    base["spec"]["algorithm"] = {"algorithmName": algorithm}
+    _objectives(base, ("latency", "minimize"))
+    assert errors_of(base) == []
+
+
+@pytest.mark.parametrize("algorithm", ["cmaes", "sobol", "bayesianoptimization", "grid"])
+def test_single_objective_algorithms_refuse_additional_objectives(base: Raw, algorithm: str) -> None:
+    base["spec"]["algorithm"] = {"algorithmName": algorithm}
+    if algorithm == "grid":
+        base["spec"]["parameters"][0]["feasibleSpace"]["step"] = "0.01"
+    _objectives(base, ("latency", "minimize"))
+    assert [str(e) for e in errors_of(base)] == [
+        f"spec.objective.additionalObjectives: algorithm {algorithm} cannot search additional objectives: "
+        "it optimizes one objective (random, tpe, multivariate-tpe and nsga2 search several)"
+    ]
+
+
+def test_hyperband_refuses_additional_objectives(base: Raw) -> None:
+    hyperband(base)
+    _objectives(base, ("latency", "minimize"))
+    assert "spec.objective.additionalObjectives: algorithm hyperband cannot search additional objectives" in (
+        "\n".join(str(e) for e in errors_of(base))
+    )
+
+
+def test_nsga2_settings_are_checked(base: Raw) -> None:
+    base["spec"]["algorithm"] = {"algorithmName": "nsga2"}
+    settings(base, "nsga2", [("population_size", "1"), ("crossover_prob", "1.5")])
+    assert [str(e) for e in errors_of(base)] == [
+        "spec.algorithm.algorithmSettings[0]: setting population_size: must be an integer >= 2, got '1'",
+        "spec.algorithm.algorithmSettings[1]: setting crossover_prob: "
+        "must be a number >= 0 and <= 1, got '1.5'",
+    ]

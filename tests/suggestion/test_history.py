@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from katib_py.suggestion import messages as m
-from katib_py.suggestion.history import COMPLETED, LIVE, TrialConverter, convert_trials
+from katib_py.suggestion.history import COMPLETED, FAILED, LIVE, TrialConverter, convert_trials
 from katib_py.suggestion.space import SearchSpace
 
 
@@ -40,3 +40,22 @@ def test_trial_key_equals_the_space_key() -> None:
     record = convert_trials([m.trial("a", {"c": "q", "x": "1.5"})], "loss")[0]
     assert space.trial_key(record) == space.key({"x": "1.5", "c": "q"})
     assert space.trial_key(record) == space.trial_key(record)
+
+
+def test_a_trial_is_history_only_with_every_objective() -> None:
+    """katib-py's additional objectives: each must be finite, or the trial is failed for the algorithm."""
+    trials = [
+        m.trial("both", {"x": "1"}, "Succeeded", {"loss": 0.5, "latency": 3}),
+        m.trial("one", {"x": "2"}, "Succeeded", {"loss": 0.5}),
+        m.trial("nan", {"x": "3"}, "Succeeded", {"loss": 0.5, "latency": "nan"}),
+    ]
+    records = convert_trials(trials, "loss", ["latency"])
+    assert [(r.state, r.value, r.values) for r in records] == [
+        (COMPLETED, 0.5, (3.0,)),
+        (FAILED, None, ()),
+        (FAILED, None, ()),
+    ]
+    # the converter keeps the records of each objective list apart
+    converter = TrialConverter()
+    assert converter.convert("exp", "loss", trials[1:2])[0].state == COMPLETED
+    assert converter.convert("exp", "loss", trials[1:2], ["latency"])[0].state == FAILED

@@ -69,6 +69,14 @@ def validate_algorithm(exp: Experiment, cfg: KatibConfig, add: Add) -> None:
     info = algorithms.SUGGESTION_ALGORITHMS.get(name)
     if info is None:
         return  # served by a service katib-py does not know: it validates its own settings
+    objective = exp.spec.objective
+    if objective is not None and objective.additional_objectives and info.no_multi_objective:
+        add(
+            FieldError(
+                "spec.objective.additionalObjectives",
+                f"algorithm {name} cannot search additional objectives: {info.no_multi_objective}",
+            )
+        )
     values = _settings_errors(info, alg.algorithm_settings or [], "spec.algorithm.algorithmSettings", add)
     if values is not None:
         _validate_algorithm_needs(exp, name, values, add)

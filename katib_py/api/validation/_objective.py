@@ -7,14 +7,23 @@ checks what Katib leaves to fail later: a finite goal, additional metric names n
 unique, and `metricStrategies` (defaulted by `pkg/apis/controller/experiments/v1beta1/experiment_defaults.go`,
 typed in `pkg/apis/controller/common/v1beta1/common_types.go`) naming a known metric with min, max
 or latest.
+
+katib-py's `additionalObjectives` (a multi-objective search): at most
+`MAX_ADDITIONAL_OBJECTIVES`, each with a non-empty metric name that is not the first objective's
+and not repeated, a type of minimize or maximize, and its metric in additionalMetricNames (the
+defaulting adds it there, so only an undefaulted object can miss it).
 """
 
 from __future__ import annotations
 
 import math
 
-from katib_py.api.models import Experiment, MetricStrategyType, ObjectiveType
+from katib_py.api.models import Experiment, MetricStrategyType, ObjectiveSpec, ObjectiveType
 from katib_py.api.validation._errors import FieldError
+
+# Beyond a handful of objectives nearly every trial is non-dominated and the front says little
+# (Optuna's NSGA-II docs note the same); 10 leaves room without inviting that.
+MAX_ADDITIONAL_OBJECTIVES = 10
 
 
 def validate_objective(exp: Experiment) -> list[FieldError]:
@@ -61,4 +70,43 @@ def validate_objective(exp: Experiment) -> list[FieldError]:
         strategy_names.add(strat.name or "")
         if strat.value not in [s.value for s in MetricStrategyType]:
             errors.append(FieldError(f"{path}.value", f"must be min, max or latest, got {strat.value!r}"))
+    errors.extend(_additional_objectives(obj))
+    return errors
+
+
+def _additional_objectives(obj: ObjectiveSpec) -> list[FieldError]:
+    extras = obj.additional_objectives
+    if extras is None:
+        return []
+    base = "spec.objective.additionalObjectives"
+    if len(extras) > MAX_ADDITIONAL_OBJECTIVES:
+        return [
+            FieldError(base, f"at most {MAX_ADDITIONAL_OBJECTIVES} additional objectives, got {len(extras)}")
+        ]
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for i, extra in enumerate(extras):
+        path = f"{base}[{i}]"
+        name = extra.objective_metric_name
+        if not name:
+            errors.append(FieldError(f"{path}.objectiveMetricName", "must be specified"))
+        elif name == obj.objective_metric_name:
+            errors.append(
+                FieldError(
+                    f"{path}.objectiveMetricName",
+                    f"{name!r} is already the first objective (spec.objective.objectiveMetricName)",
+                )
+            )
+        elif name in seen:
+            errors.append(FieldError(f"{path}.objectiveMetricName", f"duplicate objective {name!r}"))
+        elif name not in (obj.additional_metric_names or []):
+            errors.append(
+                FieldError(
+                    f"{path}.objectiveMetricName",
+                    f"{name!r} must be in spec.objective.additionalMetricNames to be collected",
+                )
+            )
+        seen.add(name or "")
+        if extra.type not in (ObjectiveType.MINIMIZE, ObjectiveType.MAXIMIZE):
+            errors.append(FieldError(f"{path}.type", f"must be minimize or maximize, got {extra.type!r}"))
     return errors
