@@ -1354,6 +1354,10 @@ def test_algorithms_with_their_own_schedule_take_no_warm_start(base: Raw, algori
             "its objective is to maximize 'loss', this one's to maximize 'accuracy'",
         ),
         ({"spec.parameters[1].parameterType": "double"}, "parameter hidden is double there, int here"),
+        (
+            {"spec.objective.additionalObjectives": [{"objectiveMetricName": "loss", "type": "minimize"}]},
+            "its additional objectives are minimize 'loss', this one's none",
+        ),
         ({"spec.parameters[2].name": "opt"}, "its parameters are hidden, lr, opt, not hidden, lr, optimizer"),
     ],
 )

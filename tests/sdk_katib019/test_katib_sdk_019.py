@@ -222,8 +222,8 @@ def test_trial_metrics_from_db_manager(summary: dict[str, Any]) -> None:
 
 
 def test_the_sdk_reads_objects_that_use_katib_py_additions(sdk_python: Path, tmp_path: Path) -> None:
-    """Time budgets, infrastructure retries and warm start are fields Katib's SDK does not know: it
-    must read such objects (dropping the fields) and keep everything else."""
+    """Time budgets, infrastructure retries, warm start and multi-objective search are fields Katib's
+    SDK does not know: it must read such objects (dropping the fields) and keep everything else."""
     condition = {"type": "Succeeded", "status": "True", "reason": "ExperimentMaxDurationReached"}
     objects = {
         "experiment": {
@@ -236,9 +236,21 @@ def test_the_sdk_reads_objects_that_use_katib_py_additions(sdk_python: Path, tmp
                 "trialTimeoutSeconds": 60,
                 "infraRetryLimit": 3,
                 "warmStart": {"points": [{"lr": "0.01"}], "experiments": ["older"]},
-                "objective": {"type": "maximize", "objectiveMetricName": "accuracy"},
+                "objective": {
+                    "type": "maximize",
+                    "objectiveMetricName": "accuracy",
+                    "additionalMetricNames": ["latency"],
+                    "additionalObjectives": [{"objectiveMetricName": "latency", "type": "minimize"}],
+                },
             },
-            "status": {"conditions": [condition], "trials": 2},
+            "status": {
+                "conditions": [condition],
+                "trials": 2,
+                "paretoFront": [
+                    {"trialName": "additions-x", "values": [{"name": "accuracy", "value": "0.9"}]}
+                ],
+                "paretoFrontSize": 1,
+            },
         },
         "trial": {
             "apiVersion": "kubeflow.org/v1beta1",
@@ -260,6 +272,8 @@ def test_the_sdk_reads_objects_that_use_katib_py_additions(sdk_python: Path, tmp
     read = json.loads(proc.stdout)
     exp, trial = read["experiment"], read["trial"]
     assert exp["spec"]["maxTrialCount"] == 4 and "warmStart" not in exp["spec"]
+    assert exp["spec"]["objective"]["additionalMetricNames"] == ["latency"]
+    assert "additionalObjectives" not in exp["spec"]["objective"] and "paretoFront" not in exp["status"]
     assert exp["status"]["conditions"][0]["reason"] == "ExperimentMaxDurationReached"
     assert trial["spec"]["retainRun"] is True
     assert trial["status"]["conditions"][0]["reason"] == "TrialTimedOut"

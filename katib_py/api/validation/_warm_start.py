@@ -4,7 +4,8 @@ experiments whose trials seed the algorithm's history.
 A point names every parameter once with a value inside its feasible space (an int on its step
 grid, a double within [min, max], a categorical or discrete value from the list), and the points
 fit in `maxTrialCount`. A seeding experiment lives in the same namespace, is not the experiment
-itself, and has the same objective (metric and direction) and the same parameter names and types:
+itself, and has the same objectives (metrics and directions, additional ones included) and the
+same parameter names and types:
 otherwise its trials would teach the algorithm about a different problem. Algorithms that walk
 their own schedule (grid, hyperband, pbt) or search architectures refuse warm starts
 (`AlgorithmInfo.no_warm_start`). The webhook looks the experiments up (`ExperimentLookup`).
@@ -138,6 +139,14 @@ def _mismatch(exp: Experiment, other: Experiment) -> str | None:
             f"its objective is to {theirs.type} {theirs.objective_metric_name!r}, "
             f"this one's to {mine.type} {mine.objective_metric_name!r}"
         )
+    extra = [(o.objective_metric_name, o.type) for o in mine.additional_objectives or []]
+    other_extra = [(o.objective_metric_name, o.type) for o in theirs.additional_objectives or []]
+    if extra != other_extra:
+
+        def spell(objectives: list[tuple[str | None, str | None]]) -> str:
+            return ", ".join(f"{t} {n!r}" for n, t in objectives) or "none"
+
+        return f"its additional objectives are {spell(other_extra)}, this one's {spell(extra)}"
     types = {p.name: p.parameter_type for p in exp.spec.parameters or []}
     other_types = {p.name: p.parameter_type for p in (other.spec.parameters if other.spec else None) or []}
     if set(types) != set(other_types):
