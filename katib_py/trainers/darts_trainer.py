@@ -31,6 +31,7 @@ reports its validation accuracy (DARTS' evaluation stage).
 
 from __future__ import annotations
 
+import abc
 import argparse
 import ast
 import re
@@ -87,9 +88,10 @@ def primitives(search_space: Sequence[str]) -> list[str]:
 # ---------------------------------------------------------------- operations (Katib's operations.py)
 
 
-class Op(Module):
+class Op(Module, abc.ABC):
+    @abc.abstractmethod
     def __call__(self, x: Tensor) -> Tensor:
-        raise NotImplementedError
+        """The operation applied to a batch of feature maps."""
 
 
 class StdConv(Op):

@@ -24,6 +24,7 @@ and output_sizes end in 10) and prints Katib's metric lines after every epoch:
 
 from __future__ import annotations
 
+import abc
 import argparse
 import sys
 import time
@@ -64,14 +65,15 @@ def _int(params: dict[str, Any], name: str, default: int) -> int:
         ) from None
 
 
-class Operation(Module):
+class Operation(Module, abc.ABC):
     """One layer's operation, knowing its output shape."""
 
     out: Shape
     text: str
 
+    @abc.abstractmethod
     def __call__(self, x: Tensor) -> Tensor:
-        raise NotImplementedError
+        """The operation applied to the layer's input."""
 
 
 class Convolution(Operation):
