@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from typing import Generic, TypeVar
 
 import grpc
 
@@ -10,6 +12,23 @@ from katib_py.proto import api_pb2, api_pb2_grpc
 from katib_py.proto.serving import MAX_SEND_BYTES
 
 TIMEOUT_SECONDS = 10.0
+V = TypeVar("V")
+
+
+class PerExperiment(Generic[V]):
+    """What finished trials' logs gave, by trial name, for the `size` experiments used last: those
+    logs no longer change, so an early-stopping service reads each once."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, dict[str, V]] = OrderedDict()
+
+    def entry(self, key: str) -> dict[str, V]:
+        entry = self._entries.setdefault(key, {})
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return entry
 
 
 class ObservationLogClient:

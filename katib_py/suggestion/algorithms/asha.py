@@ -20,17 +20,15 @@ per experiment; running trials are read again on every call.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 
 import numpy as np
 
 from katib_py.api.algorithms import asha_problem, asha_rungs
 from katib_py.proto import api_pb2
 from katib_py.suggestion.algorithm import EarlyStoppingAlgorithm, InvalidArgument, ServiceOptions, table_info
-from katib_py.suggestion.dbclient import ObservationLogClient
+from katib_py.suggestion.dbclient import ObservationLogClient, PerExperiment
 from katib_py.suggestion.trialstatus import TrialStatusWriter
 
-_CACHE_SIZE = 64
 _FINISHED = (
     api_pb2.TrialStatus.SUCCEEDED,
     api_pb2.TrialStatus.EARLYSTOPPED,
@@ -86,7 +84,7 @@ class Asha(EarlyStoppingAlgorithm):
         super().__init__(options)
         self.db = ObservationLogClient()
         self.writer = TrialStatusWriter()
-        self._finished: OrderedDict[str, dict[str, list[float]]] = OrderedDict()
+        self._finished: PerExperiment[list[float]] = PerExperiment()
 
     def validate(self, settings: list[tuple[str, str]]) -> None:
         problem = asha_problem(self.parse(settings))
@@ -106,10 +104,7 @@ class Asha(EarlyStoppingAlgorithm):
         if trials and not db_manager_address:
             raise InvalidArgument("db_manager_address is empty")
         key = f"{experiment.name}\x1f{metric}"
-        finished = self._finished.setdefault(key, {})
-        self._finished.move_to_end(key)
-        while len(self._finished) > _CACHE_SIZE:
-            self._finished.popitem(last=False)
+        finished = self._finished.entry(key)
         logs = []
         for trial in trials:
             values = finished.get(trial.name)

@@ -12,14 +12,11 @@ Averages are cached per experiment and trial (completed trials' logs do not chan
 from __future__ import annotations
 
 import statistics
-from collections import OrderedDict
 
 from katib_py.proto import api_pb2
 from katib_py.suggestion.algorithm import EarlyStoppingAlgorithm, InvalidArgument, ServiceOptions, table_info
-from katib_py.suggestion.dbclient import ObservationLogClient
+from katib_py.suggestion.dbclient import ObservationLogClient, PerExperiment
 from katib_py.suggestion.trialstatus import TrialStatusWriter
-
-_CACHE_SIZE = 64
 
 
 class MedianStop(EarlyStoppingAlgorithm):
@@ -32,7 +29,7 @@ class MedianStop(EarlyStoppingAlgorithm):
         super().__init__(options)
         self.db = ObservationLogClient()
         self.writer = TrialStatusWriter()
-        self._averages: OrderedDict[str, dict[str, float]] = OrderedDict()
+        self._averages: PerExperiment[float] = PerExperiment()
 
     def rules(
         self, experiment: api_pb2.Experiment, trials: list[api_pb2.Trial], db_manager_address: str
@@ -44,10 +41,7 @@ class MedianStop(EarlyStoppingAlgorithm):
         if not metric:
             raise InvalidArgument("objective.objectiveMetricName is not set")
         key = f"{experiment.name}\x1f{metric}\x1f{start_step}"
-        averages = self._averages.setdefault(key, {})
-        self._averages.move_to_end(key)
-        while len(self._averages) > _CACHE_SIZE:
-            self._averages.popitem(last=False)
+        averages = self._averages.entry(key)
         for trial in trials:
             if trial.status.condition != api_pb2.TrialStatus.SUCCEEDED or trial.name in averages:
                 continue
