@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "operator": "katib_py.controller.cli",
     "up": "katib_py.local.up",
     "demo": "katib_py.local.demo",
+    "watch": "katib_py.ui.watch",
+    "plot": "katib_py.ui.plot",
 }
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
