@@ -99,9 +99,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nexperiment {name}: {outcome} ({reason})")
         best = status.get("currentOptimalTrial") or {}
         if best.get("bestTrialName"):
-            print(f"best trial: {best['bestTrialName']}")
-            for p in best.get("parameterAssignments") or []:
-                print(f"  {p.get('name')} = {p.get('value')}")
+            print(f"best trial (status.currentOptimalTrial): {best['bestTrialName']}")
             for m in (best.get("observation") or {}).get("metrics") or []:
                 print(f"  {m.get('name')}: latest={m.get('latest')} min={m.get('min')} max={m.get('max')}")
         result = 0 if outcome == "Succeeded" else 1

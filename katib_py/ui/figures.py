@@ -30,12 +30,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import optuna
-from scipy.interpolate import griddata
-from scipy.spatial import QhullError
 
 from katib_py.api.models import Experiment, ObjectiveSpec, Trial
 from katib_py.core import trial_status as ts
@@ -44,8 +41,12 @@ from katib_py.core.optimal_trial import best_trial, objective_strategy, objectiv
 from katib_py.core.pareto import metric_strategy, objectives
 from katib_py.core.pareto import pareto_front as front_of
 from katib_py.kube import rfc3339
-from katib_py.trainers.darts_trainer import Genotype
-from katib_py.trainers.nas_common import katib_json
+
+if TYPE_CHECKING:
+    import optuna
+
+# Optuna, SciPy and the NAS trainers are imported by the functions that use them: `katib-py watch`
+# imports this module and starts in a fraction of the time.
 
 Figure = dict[str, Any]
 
@@ -530,6 +531,9 @@ def _interpolate(
 ) -> tuple[list[float], list[float], list[list[float | None]]] | None:
     """A GRID x GRID linear interpolation inside the points' convex hull (None outside, and None
     when the points span no area)."""
+    from scipy.interpolate import griddata
+    from scipy.spatial import QhullError
+
     px = np.log10(np.maximum(xs, 1e-300)) if log_x else np.asarray(xs, dtype=float)
     py = np.log10(np.maximum(ys, 1e-300)) if log_y else np.asarray(ys, dtype=float)
     if len(set(zip(px.tolist(), py.tolist(), strict=True))) < 3 or np.ptp(px) == 0 or np.ptp(py) == 0:
@@ -549,6 +553,8 @@ def _interpolate(
 
 def _distribution(spec: ParameterSpec, values: list[str]) -> optuna.distributions.BaseDistribution | None:
     """The Optuna distribution of a parameter, widened to the values the trials really had."""
+    import optuna
+
     if spec.categorical or spec.type == "discrete":
         choices = list(dict.fromkeys([*spec.values, *values]))
         return optuna.distributions.CategoricalDistribution(choices) if len(choices) > 1 else None
@@ -570,6 +576,8 @@ def importance_values(view: ExperimentView, seed: int = 0) -> dict[str, float]:
     a parameter that never varies, and a trial without a value for some parameter, are left out.
     Raises ValueError when fewer than two trials are left.
     """
+    import optuna
+
     points = completed(view)
     distributions: dict[str, optuna.distributions.BaseDistribution] = {}
     for spec in view.parameters:
@@ -834,6 +842,8 @@ def enas_layers(parameters: Mapping[str, str]) -> tuple[list[str], list[list[int
     """The ENAS architecture in a trial's `architecture` and `nn_config` assignments (Katib's
     strings, read as Katib's trial code reads them): each layer's operation text and the indices of
     the nodes it takes as input (0 is the network's input, i the i-th layer)."""
+    from katib_py.trainers.nas_common import katib_json
+
     if "architecture" not in parameters or "nn_config" not in parameters:
         raise ValueError("an ENAS trial has the parameters 'architecture' and 'nn_config'")
     try:
@@ -905,6 +915,8 @@ def darts_genotype_svg(genotype: str, title: str = "DARTS genotype") -> str:
     cell's two inputs, its nodes, and one labelled arrow per chosen edge.
 
     Raises ValueError when the text is not a genotype."""
+    from katib_py.trainers.darts_trainer import Genotype
+
     try:
         parsed = Genotype.parse(genotype)
     except (KeyError, TypeError, SyntaxError, ValueError) as exc:
