@@ -476,3 +476,11 @@ def test_a_bad_genotype_is_a_clear_error() -> None:
         f.darts_genotype_svg(
             "Genotype(normal=[[('a',5)]],normal_concat=range(2,3),reduce=[],reduce_concat=range(2,3))"
         )
+
+
+def test_the_small_fanova_forest_agrees_with_optunas_default() -> None:
+    view = f.view_from_objects(experiment(), random_trials(40))
+    small = f.importance_values(view)
+    default = f.importance_values(view, n_trees=64, max_depth=64)
+    assert next(iter(small)) == next(iter(default)) == "lr"
+    assert all(abs(small[n] - default[n]) < 1e-2 for n in small)
