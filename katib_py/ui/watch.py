@@ -166,8 +166,10 @@ def render(view: ExperimentView, height: int) -> RenderableType:
         ProgressBar(total=total, completed=min(done, total), width=40),
         Text(f"{done}/{view.max_trial_count or '?'} trials done"),
     )
-    best = Text("\n".join(best_lines(view)))
-    limit = max(3, height - 12 - len(view.parameters))
+    lines = best_lines(view)
+    best = Text("\n".join(lines))
+    # header, bar, best lines, the table's 4 border/heading lines, its "... earlier" row, one spare
+    limit = max(3, height - 9 - len(lines))
     return Group(header, bar, best, trials_table(view, limit))
 
 
