@@ -25,16 +25,16 @@ PNG_TIMEOUT_MS = 60_000
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "plot", help="write an experiment's optimization history and parallel coordinates to HTML (and PNG)"
+    parser = source.add_parser(
+        subparsers,
+        "plot",
+        "write an experiment's optimization history and parallel coordinates to HTML (and PNG)",
     )
-    parser.add_argument("name", help="the Experiment's name")
-    parser.add_argument("-n", "--namespace", default="default", help="its namespace (default: default)")
     parser.add_argument("--out", required=True, type=Path, help="the HTML file to write")
     parser.add_argument(
         "--png", type=Path, default=None, help="also a PNG image of the page (needs Chromium)"
     )
-    parser.set_defaults(func=run, log_default="WARNING")
+    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@ Kubernetes API, with the kubeconfig or in-cluster credentials kubectl would use.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from katib_py.api.resources import EXPERIMENTS, TRIALS
@@ -15,6 +16,15 @@ Obj = dict[str, Any]
 
 class SourceError(Exception):
     """The experiment cannot be read (not found, no credentials, API unreachable): said plainly."""
+
+
+def add_parser(subparsers: Any, command: str, help: str) -> argparse.ArgumentParser:
+    """A terminal front end's parser: the experiment's NAME and `-n NAMESPACE`, quiet logging."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(command, help=help)
+    parser.add_argument("name", help="the Experiment's name")
+    parser.add_argument("-n", "--namespace", default="default", help="its namespace (default: default)")
+    parser.set_defaults(log_default="WARNING")
+    return parser
 
 
 def connect() -> KubeClient:

@@ -49,11 +49,9 @@ SYNC_SECONDS = 30.0
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "watch", help="follow an experiment's trials live in the terminal until it completes"
+    parser = source.add_parser(
+        subparsers, "watch", "follow an experiment's trials live in the terminal until it completes"
     )
-    parser.add_argument("name", help="the Experiment's name")
-    parser.add_argument("-n", "--namespace", default="default", help="its namespace (default: default)")
     parser.add_argument(
         "--no-live",
         action="store_true",
@@ -62,7 +60,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--timeout", type=float, default=0.0, help="give up (exit 1) after this many seconds; 0: never"
     )
-    parser.set_defaults(func=run, log_default="WARNING")
+    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
