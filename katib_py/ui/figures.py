@@ -924,8 +924,11 @@ def nas_architecture_svg(parameters: Mapping[str, str], title: str = "ENAS archi
 
 def darts_genotype_svg(genotype: str, title: str = "DARTS genotype") -> str:
     """A DARTS genotype (the `Best-Genotype=Genotype(...)` a DARTS trial prints, read by
-    `katib_py.trainers.darts_trainer.Genotype.parse`) as two SVG cells, normal and reduction: the
-    cell's two inputs, its nodes, and one labelled arrow per chosen edge.
+    `katib_py.trainers.darts_trainer.Genotype.parse`) as two SVG cells, normal and reduction.
+
+    Each cell is a row: its two inputs, its nodes, its output `c_{k}`. Every chosen edge is an arc
+    above the row, as high as it is long, with its operation at the top (so no two labels of one
+    cell meet); the nodes concatenated into the output are joined to it by dashed arcs below.
 
     Raises ValueError when the text is not a genotype."""
     from katib_py.trainers.darts_trainer import Genotype
@@ -938,50 +941,46 @@ def darts_genotype_svg(genotype: str, title: str = "DARTS genotype") -> str:
         ("normal cell", parsed.normal, parsed.normal_concat),
         ("reduction cell", parsed.reduce, parsed.reduce_concat),
     ]
-    node_w, node_h, col = 90, 30, 230
+    node_w, node_h, step, rise = 80, 28, 160, 26
     body: list[str] = []
-    top = 10
+    top = 0.0
+    width = 0.0
     for cell_name, gene, concat in cells:
-        body.append(f'<text x="10" y="{top + 14}" font-weight="bold">{html.escape(cell_name)}</text>')
-        top += 24
-        nodes = ["c_{k-2}", "c_{k-1}", *(str(i) for i in range(len(gene)))]
-        pos: list[tuple[float, float]] = [(10, top), (10, top + 2 * node_h)]
-        for i in range(len(gene)):
-            pos.append((10 + col * (1 + i // 3), top + (i % 3) * 2 * node_h))
+        names = ["c_{k-2}", "c_{k-1}", *(str(i) for i in range(len(gene))), "c_{k}"]
+        spans = [target - source for target, edges in enumerate(gene, start=2) for _, source in edges]
+        row = top + 40 + rise * (max(spans, default=1) + 1)  # the row's top edge, below the highest arc
+        xs = [10 + step * i for i in range(len(names))]
+        body.append(f'<text x="10" y="{top + 20:.1f}" font-weight="bold">{html.escape(cell_name)}</text>')
         for target, edges in enumerate(gene, start=2):
             for op, source in edges:
                 if not 0 <= source < target:
                     raise ValueError(f"edge {op!r} into node {target - 2} comes from node {source - 2}")
-                (sx, sy), (tx, ty) = pos[source], pos[target]
-                x1, y1, x2, y2 = sx + node_w, sy + node_h / 2, tx, ty + node_h / 2
+                x1, x2 = xs[source] + node_w / 2, xs[target] + node_w / 2 - 6
+                apex = row - rise * (target - source)
                 body.append(
-                    f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#555" '
-                    'marker-end="url(#arrow)"/>'
-                    f'<text x="{(x1 + x2) / 2:.1f}" y="{(y1 + y2) / 2 - 3:.1f}" text-anchor="middle" '
-                    f'font-size="10" fill="#1f4e9e">{html.escape(str(op))}</text>'
+                    f'<path d="M{x1:.1f},{row:.1f} Q{(x1 + x2) / 2:.1f},{2 * apex - row:.1f} '
+                    f'{x2:.1f},{row:.1f}" '
+                    'fill="none" stroke="#555" marker-end="url(#arrow)"/>'
+                    f'<text x="{(x1 + x2) / 2:.1f}" y="{apex - 3:.1f}" text-anchor="middle" font-size="10" '
+                    f'fill="#1f4e9e">{html.escape(str(op))}</text>'
                 )
-        out_x = 10 + col * (1 + max(0, len(gene) - 1) // 3 + 1)
-        out_y = top + node_h
-        for i in concat:
-            if 0 <= i - 2 < len(gene):
-                (sx, sy) = pos[i]
+        bottom = row + node_h
+        out = xs[-1] + node_w / 2
+        for index in concat:
+            if 2 <= index < len(names) - 1:
+                x1 = xs[index] + node_w / 2
                 body.append(
-                    f'<line x1="{sx + node_w:.1f}" y1="{sy + node_h / 2:.1f}" x2="{out_x:.1f}" '
-                    f'y2="{out_y + node_h / 2:.1f}" stroke="#bbb" stroke-dasharray="3 3"/>'
+                    f'<path d="M{x1:.1f},{bottom:.1f} Q{(x1 + out) / 2:.1f},{bottom + 40:.1f} '
+                    f'{out:.1f},{bottom:.1f}" '
+                    'fill="none" stroke="#999" stroke-dasharray="3 3"/>'
                 )
-        for name, (nx, ny) in zip(nodes, pos, strict=True):
+        for name, x in zip(names, xs, strict=True):
             fill = "#eeeeee" if name.startswith("c_") else "#e8f0fe"
             body.append(
-                f'<g><rect x="{nx:.1f}" y="{ny:.1f}" width="{node_w}" height="{node_h}" rx="6" fill="{fill}" '
-                f'stroke="#333"/><text x="{nx + node_w / 2:.1f}" y="{ny + node_h / 2 + 4:.1f}" '
+                f'<g><rect x="{x:.1f}" y="{row:.1f}" width="{node_w}" height="{node_h}" rx="6" fill="{fill}" '
+                f'stroke="#333"/><text x="{x + node_w / 2:.1f}" y="{row + node_h / 2 + 4:.1f}" '
                 f'text-anchor="middle">{html.escape(name)}</text></g>'
             )
-        body.append(
-            f'<g><rect x="{out_x:.1f}" y="{out_y:.1f}" width="{node_w}" height="{node_h}" rx="6" '
-            f'fill="#eeeeee" stroke="#333"/><text x="{out_x + node_w / 2:.1f}" '
-            f'y="{out_y + node_h / 2 + 4:.1f}" '
-            'text-anchor="middle">c_{k}</text></g>'
-        )
-        top += max(3, min(len(gene), 3)) * 2 * node_h + 10
-    width = 10 + col * (2 + max(len(parsed.normal), len(parsed.reduce), 1) // 3) + node_w
-    return _svg(width, int(top), body, title)
+        top = bottom + 30
+        width = max(width, xs[-1] + node_w + 10)
+    return _svg(int(width), int(top), body, title)

@@ -450,7 +450,10 @@ def test_nas_drawings_escape_user_strings() -> None:
     drawn = f.darts_genotype_svg(genotype)
     assert "<script" not in drawn
     ops = [t.text for t in ET.fromstring(drawn).iter("{http://www.w3.org/2000/svg}text")]
-    assert "<script>x</script>" in ops and ops.count("max_pooling_3x3") == 3 and "c_{k}" in ops
+    assert "<script>x</script>" in ops and ops.count("max_pooling_3x3") == 3 and ops.count("c_{k}") == 2
+    paths = list(ET.fromstring(drawn).iter("{http://www.w3.org/2000/svg}path"))
+    assert sum(1 for p in paths if p.get("marker-end")) == 8  # one arc per chosen edge
+    assert sum(1 for p in paths if p.get("stroke-dasharray")) == 4  # nodes 0 and 1 of each cell into c_{k}
 
 
 @pytest.mark.parametrize(
