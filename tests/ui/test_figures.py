@@ -7,6 +7,7 @@ import json
 import random
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
@@ -487,3 +488,24 @@ def test_the_small_fanova_forest_agrees_with_optunas_default() -> None:
     default = f.importance_values(view, n_trees=64, max_depth=64)
     assert next(iter(small)) == next(iter(default)) == "lr"
     assert all(abs(small[n] - default[n]) < 1e-2 for n in small)
+
+
+def test_enas_drawing_reads_the_enas_services_own_assignment_text() -> None:
+    import yaml
+
+    from katib_py.api.models import Experiment
+    from katib_py.suggestion.algorithms.enas import choices, nn_config_text
+
+    example = Path(__file__).parents[2] / "examples" / "enas.yaml"
+    spec = Experiment.load(yaml.safe_load(example.read_text())).spec
+    assert spec is not None and spec.nas_config is not None
+    table = choices(spec.nas_config)
+    arc = [[len(table) - 1], [0, 1], [1, 0, 1]]
+    labels, sources = f.enas_layers(
+        {"architecture": json.dumps(arc), "nn_config": nn_config_text(spec.nas_config, table, arc)}
+    )
+    last = table[-1].as_dict()
+    assert labels[0].startswith(f"{last['opt_type']}(") and labels[1].startswith(
+        f"{table[0].as_dict()['opt_type']}("
+    )
+    assert sources == [[0], [1, 0], [2, 1]]
