@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 import time
 import unicodedata
@@ -46,6 +45,7 @@ STATE_STYLES = {
     ts.CREATED: "dim",
 }
 SYNC_SECONDS = 30.0
+BURST_SECONDS = 0.1
 
 
 def register(subparsers: Any) -> None:
@@ -205,9 +205,12 @@ async def follow(
             informer.start()
         deadline = time.monotonic() + timeout if timeout > 0 else None
         try:
-            await asyncio.wait_for(
-                asyncio.gather(experiments.synced.wait(), trials.synced.wait()), SYNC_SECONDS
-            )
+            try:
+                await asyncio.wait_for(
+                    asyncio.gather(experiments.synced.wait(), trials.synced.wait()), SYNC_SECONDS
+                )
+            except TimeoutError:
+                raise source.SourceError(f"the watches of {namespace}/{name} did not sync") from None
             while True:
                 changed.clear()
                 experiment = experiments.get(namespace, name)
@@ -218,15 +221,14 @@ async def follow(
                 show(view)
                 if view.condition in FINISHED:
                     return view
-                wait = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
-                if wait <= 0:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                try:
+                    await asyncio.wait_for(changed.wait(), remaining)
+                except TimeoutError:
                     raise source.SourceError(
                         f"experiment {namespace}/{name} did not complete in {timeout:g}s"
-                    )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), wait)
-        except TimeoutError:
-            raise source.SourceError(f"the watches of {namespace}/{name} did not sync") from None
+                    ) from None
+                await asyncio.sleep(BURST_SECONDS)  # one redraw for a burst of events
         finally:
             await experiments.stop()
             await trials.stop()

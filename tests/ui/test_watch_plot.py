@@ -1,7 +1,8 @@
 """`katib-py watch` and `katib-py plot` against a real `katib-py up` stack (one for the module).
 
-Two experiments run side by side: `good` (three trials that print `accuracy=<x>`, so the best
-trial is the one with the largest x) and `bad` (trials that exit 1, so the experiment Fails).
+Three experiments run side by side: `good` (three trials that print `accuracy=<x>`, so the best
+trial is the one with the largest x), `bad` (trials that exit 1, so the experiment Fails) and
+`stuck` (a trial that never ends).
 The commands run as a user runs them: subprocesses with the stack's kubeconfig, `watch` both with
 plain output and in a pseudo-terminal, and `plot`'s page opened in the system Chromium.
 """
@@ -21,7 +22,7 @@ from playwright.sync_api import sync_playwright
 
 from katib_py.ui import plot
 
-from ..operator.operator_e2e import Stack, shell_experiment, start_stack, stop_stack
+from ..operator.operator_e2e import Stack, gated_experiment, shell_experiment, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -40,6 +41,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 running, "bad", "exit 1\n", maxTrialCount=2, parallelTrialCount=1, maxFailedTrialCount=1
             )
         )
+        # its trial waits for a gate file that never comes: it runs until the stack stops
+        running.apply(gated_experiment(running, "stuck", maxTrialCount=1, parallelTrialCount=1))
         yield running
     finally:
         stop_stack(running)
@@ -77,6 +80,8 @@ def test_watch_follows_until_success_and_ends_with_the_best_trial(stack: Stack) 
     # the final table lists the three trials
     names = {t["metadata"]["name"] for t in stack.trials("good")}
     assert len(names) == 3 and all(any(n in line for line in lines) for n in names)
+    # only this experiment's trials (the informers watch by label): none of `bad`'s
+    assert not any("bad-" in line for line in lines)
 
 
 def test_watch_exits_1_when_the_experiment_fails(stack: Stack) -> None:
@@ -91,6 +96,13 @@ def test_watch_of_a_missing_experiment_says_so(stack: Stack) -> None:
     out = katib_py(stack, "watch", "nope", "-n", "default", "--no-live")
     assert out.returncode == 1
     assert out.stderr.strip() == "katib-py watch: experiment default/nope not found"
+
+
+def test_watch_gives_up_after_its_timeout(stack: Stack) -> None:
+    out = katib_py(stack, "watch", "stuck", "--no-live", "--timeout", "3")
+    assert out.returncode == 1
+    assert out.stderr.strip() == "katib-py watch: experiment default/stuck did not complete in 3s"
+    assert out.stdout  # what it saw before giving up
 
 
 def read_pty(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
