@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from katib_py.api import models
 from katib_py.api.models import Experiment, ObjectiveSpec, Trial
 from katib_py.core import trial_status as ts
 from katib_py.core.observation import UNAVAILABLE, parse_metric_value
@@ -192,7 +193,7 @@ def view_from_objects(experiment: dict[str, Any], trials: Sequence[dict[str, Any
     )
 
 
-def _parameter_spec(p: Any) -> ParameterSpec:
+def _parameter_spec(p: models.ParameterSpec) -> ParameterSpec:
     fs = p.feasible_space
     return ParameterSpec(
         name=p.name or "",
@@ -296,11 +297,11 @@ def figure_json(figure: Figure) -> str:
 
 
 def message_figure(title: str, message: str) -> Figure:
-    """An empty figure that says why there is nothing to draw."""
+    """An empty figure that says why there is nothing to draw (both strings escaped here)."""
     return {
         "data": [],
         "layout": {
-            "title": {"text": title},
+            "title": {"text": text(title)},
             "xaxis": {"visible": False},
             "yaxis": {"visible": False},
             "annotations": [
@@ -319,7 +320,11 @@ def message_figure(title: str, message: str) -> Figure:
 
 
 def _title(view: ExperimentView, what: str) -> dict[str, str]:
-    return {"text": f"{what}: {text(view.name)}"}
+    return {"text": text(f"{what}: {view.name}")}
+
+
+def _empty(view: ExperimentView, what: str, message: str) -> Figure:
+    return message_figure(f"{what}: {view.name}", message)
 
 
 def _hover(trial: TrialPoint) -> str:
@@ -361,7 +366,7 @@ def history(view: ExperimentView) -> Figure:
     points = completed(view)
     title = _title(view, "Optimization history")
     if not points:
-        return message_figure(title["text"], "No completed trial has an objective value yet.")
+        return _empty(view, "Optimization history", "No completed trial has an objective value yet.")
     order = {t.name: i for i, t in enumerate(points, start=1)}
     data: list[dict[str, Any]] = []
     for state in TERMINAL:
@@ -420,7 +425,7 @@ def parallel_coordinates(view: ExperimentView, hidden: frozenset[str] = frozense
     points = completed(view)
     title = _title(view, "Parallel coordinates")
     if not points:
-        return message_figure(title["text"], "No completed trial has an objective value yet.")
+        return _empty(view, "Parallel coordinates", "No completed trial has an objective value yet.")
     dimensions: list[dict[str, Any]] = []
     for spec in view.parameters:
         if spec.name in hidden:
@@ -457,9 +462,9 @@ def slice_plot(view: ExperimentView, parameter: str) -> Figure:
     """The objective against one parameter, a point per completed trial coloured by completion order."""
     points = completed(view)
     coords, axis = _axis(view, parameter, points)
-    title = _title(view, f"Slice of {text(parameter)}")
+    title = _title(view, f"Slice of {parameter}")
     if not points:
-        return message_figure(title["text"], "No completed trial has an objective value yet.")
+        return _empty(view, f"Slice of {parameter}", "No completed trial has an objective value yet.")
     trace = {
         "type": "scatter",
         "mode": "markers",
@@ -488,10 +493,10 @@ def contour(view: ExperimentView, x: str, y: str) -> Figure:
     points = completed(view)
     xs, x_axis = _axis(view, x, points)
     ys, y_axis = _axis(view, y, points)
-    title = _title(view, f"Contour of {text(x)} and {text(y)}")
+    title = _title(view, f"Contour of {x} and {y}")
     known = [(a, b, t) for a, b, t in zip(xs, ys, points, strict=True) if a is not None and b is not None]
     if not known:
-        return message_figure(title["text"], "No completed trial has an objective value yet.")
+        return _empty(view, f"Contour of {x} and {y}", "No completed trial has an objective value yet.")
     data: list[dict[str, Any]] = []
     grid = _interpolate(
         [a for a, _, _ in known],
@@ -637,7 +642,7 @@ def importance(view: ExperimentView) -> Figure:
     try:
         values = importance_values(view)
     except ValueError as exc:
-        return message_figure(title["text"], str(exc))
+        return _empty(view, "Parameter importance (fANOVA)", str(exc))
     names = list(values)[::-1]
     trace = {
         "type": "bar",
@@ -660,11 +665,11 @@ def pareto_front(view: ExperimentView) -> Figure:
     other objectives in the hover text)."""
     title = _title(view, "Pareto front")
     if len(view.objectives) < 2:
-        return message_figure(title["text"], "This experiment has a single objective.")
+        return _empty(view, "Pareto front", "This experiment has a single objective.")
     names = [name for name, _ in view.objectives]
     points = [t for t in view.trials if t.done and all(n in t.metrics for n in names)]
     if not points:
-        return message_figure(title["text"], "No completed trial has a value for every objective yet.")
+        return _empty(view, "Pareto front", "No completed trial has a value for every objective yet.")
     front = [t for t in points if t.name in view.pareto]
     rest = [t for t in points if t.name not in view.pareto]
     front.sort(key=lambda t: t.metrics[names[0]])

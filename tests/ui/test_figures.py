@@ -388,7 +388,8 @@ def test_hostile_strings_are_shown_escaped_in_every_figure() -> None:
         f.compare([view, view]),
         f.learning_curves({HOSTILE: [(1.0, 1.0)]}, {HOSTILE}),
         f.trial_curves({HOSTILE: [(START, 1.0)]}),
-        f.message_figure("t", HOSTILE),
+        f.message_figure(HOSTILE, HOSTILE),
+        f.history(f.view_from_objects(exp, [])),  # the empty figure's title
     ]
     for figure in built:
         checked(figure)
@@ -402,6 +403,10 @@ def test_hostile_strings_are_shown_escaped_in_every_figure() -> None:
         "&lt;b&gt;x&lt;/b&gt;",
     ]
     assert f.text(HOSTILE) == '&lt;img src=x onerror="alert(1)"&gt;&amp;amp;&lt;/script&gt;'
+    # escaped once: plotly.js shows the string as it is
+    assert built[0]["layout"]["title"]["text"] == f.text(f"Optimization history: {HOSTILE}")
+    assert built[2]["layout"]["title"]["text"] == f.text(f"Slice of {HOSTILE}: {HOSTILE}")
+    assert built[-1]["layout"]["title"]["text"] == f.text(f"Optimization history: {HOSTILE}")
 
 
 # ---------------------------------------------------------------- NAS
