@@ -218,9 +218,13 @@ async def follow(
                     raise source.SourceError(f"experiment {namespace}/{name} was deleted")
                 items = sorted(trials.items(), key=lambda t: str((t.get("metadata") or {}).get("name")))
                 view = view_from_objects(experiment, items)
-                show(view)
                 if view.condition in FINISHED:
+                    # The two watches are two streams: the trials' last updates may still be on
+                    # their way. A list read now holds every trial as the operator saw it finish.
+                    view = view_from_objects(*await source.load(client, namespace, name))
+                    show(view)
                     return view
+                show(view)
                 remaining = None if deadline is None else deadline - time.monotonic()
                 try:
                     await asyncio.wait_for(changed.wait(), remaining)
