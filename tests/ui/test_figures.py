@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import random
@@ -514,3 +515,18 @@ def test_enas_drawing_reads_the_enas_services_own_assignment_text() -> None:
         f"{table[0].as_dict()['opt_type']}("
     )
     assert sources == [[0], [1, 0], [2, 1]]
+
+
+def test_the_report_page_escapes_every_string() -> None:
+    from katib_py.ui import plot
+
+    exp = experiment(name=HOSTILE)
+    exp["spec"]["algorithm"]["algorithmName"] = HOSTILE
+    view = f.view_from_objects(exp, random_trials(3))
+    page = plot.report_html(view)
+    head, script = page.split("<script>", 1)
+    plotly_js, rest = script.split("</script>", 1)
+    assert plot.plotly_js() == plotly_js  # inline, whole
+    assert HOSTILE not in head + rest and "<img" not in head + rest
+    assert f"<title>katib-py: ns/{html.escape(HOSTILE)}</title>" in head
+    assert rest.count("Plotly.newPlot(") == 3
