@@ -30,7 +30,7 @@ from katib_py.kube.client import KubeClient, Obj
 from katib_py.kube.errors import ApiError, Conflict, NotFound
 from katib_py.kube.events import EventRecorder
 from katib_py.kube.informer import Informer
-from katib_py.kube.resource import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES
+from katib_py.kube.resource import CONFIGMAPS, ENDPOINTS, NODES, PODS, SECRETS, SERVICES
 from katib_py.kube.rfc3339 import now_time
 
 from .logs import LogNotFound, LogStore
@@ -48,8 +48,20 @@ def can_isolate() -> bool:
 
 
 def hosts_file_text(
-    services: list[Obj], pod_ip: str, hostname: str, extra: dict[str, str] | None = None
+    services: list[Obj],
+    pod_ip: str,
+    hostname: str,
+    extra: dict[str, str] | None = None,
+    endpoints: list[Obj] | None = None,
 ) -> str:
+    """The Pod's /etc/hosts: a Service's names map to its clusterIP, a headless Service's to its
+    ready endpoints' addresses (the A records cluster DNS gives it), the Pod's hostname to its IP."""
+    ready = {
+        (ep["metadata"].get("namespace", "default"), ep["metadata"]["name"]): [
+            a["ip"] for sub in ep.get("subsets") or [] for a in sub.get("addresses") or [] if a.get("ip")
+        ]
+        for ep in endpoints or []
+    }
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
     if pod_ip:
         lines.append(f"{pod_ip}\t{hostname}")
@@ -57,10 +69,9 @@ def hosts_file_text(
         lines.append(f"{ip}\t{names}")
     for svc in sorted(services, key=lambda s: (s["metadata"].get("namespace", ""), s["metadata"]["name"])):
         ip = (svc.get("spec") or {}).get("clusterIP") or ""
-        if not ip or ip == "None":
-            continue
         name, ns = svc["metadata"]["name"], svc["metadata"].get("namespace", "default")
-        lines.append(f"{ip}\t{name}.{ns}.svc.cluster.local {name}.{ns}.svc {name}.{ns} {name}")
+        for address in ready.get((ns, name), []) if ip == "None" else [ip] if ip else []:
+            lines.append(f"{address}\t{name}.{ns}.svc.cluster.local {name}.{ns}.svc {name}.{ns} {name}")
     return "\n".join(lines) + "\n"
 
 
@@ -128,6 +139,7 @@ class Kubelet:
         self.logs = LogStore(data_dir / "logs")
         self.pods = Informer(client, PODS)
         self.services = Informer(client, SERVICES)
+        self.endpoints = Informer(client, ENDPOINTS)  # headless Services' names in /etc/hosts
         data_dir.mkdir(parents=True, exist_ok=True)
         self.ip_pool = IpPool(pod_network_for(data_dir))
         self.workers: dict[str, PodWorker] = {}
@@ -171,7 +183,7 @@ class Kubelet:
             )
 
     def _hosts_content(self, pod_ip: str, hostname: str, namespace: str) -> str:
-        return hosts_file_text(self.services.items(), pod_ip, hostname)
+        return hosts_file_text(self.services.items(), pod_ip, hostname, endpoints=self.endpoints.items())
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -185,6 +197,8 @@ class Kubelet:
         await self._register_node()
         self.services.add_listener(lambda *_: self._refresh_hosts())
         self.services.start()
+        self.endpoints.add_listener(lambda *_: self._refresh_hosts())
+        self.endpoints.start()
         items = await self.client.list(PODS)
         for pod in items:
             if self._is_lost(pod):
@@ -196,6 +210,7 @@ class Kubelet:
         self._stopping = True
         await self.pods.stop()
         await self.services.stop()
+        await self.endpoints.stop()
         await asyncio.gather(
             *(w.terminate(min(w.grace_seconds(), 2.0)) for w in list(self.workers.values())),
             return_exceptions=True,
