@@ -45,7 +45,9 @@ def topology(env: dict[str, str]) -> Topology:
     if env.get("TF_CONFIG"):
         config = json.loads(env["TF_CONFIG"])
         cluster: dict[str, list[str]] = config.get("cluster") or {}
-        members = [f"{t}:{i}" for t in ("chief", "master", "worker") for i in range(len(cluster.get(t) or []))]
+        members = [
+            f"{t}:{i}" for t in ("chief", "master", "worker") for i in range(len(cluster.get(t) or []))
+        ]
         task = config.get("task") or {}
         me = f"{task.get('type')}:{task.get('index')}"
         first_type, first_index = members[0].split(":")
