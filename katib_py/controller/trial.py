@@ -99,7 +99,8 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
         if ts.is_completed(trial):
             return None
         message = ts.kind_not_served_message(api_version, kind)
-        return await _not_created(ctx, body, trial, ts.REASON_KIND_NOT_SERVED, message, now)
+        await _not_created(ctx, body, trial, ts.REASON_KIND_NOT_SERVED, message, now)
+        return None
     cache_kind = job_cache_kind(job_kind)
     job = ctx.cache.get(cache_kind, namespace, name)
     if job is None and cache_kind not in ctx.watched_jobs:
@@ -126,7 +127,8 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
             created = await ctx.kube.create_if_absent(job_kind, desired, namespace)
         except (Invalid, BadRequest) as exc:
             message = ts.job_rejected_message(kind, str(exc))
-            return await _not_created(ctx, body, trial, ts.REASON_JOB_REJECTED, message, now)
+            await _not_created(ctx, body, trial, ts.REASON_JOB_REJECTED, message, now)
+            return None
         if created is not None:
             ctx.cache.observe(cache_kind, created)
             ctx.events.emit(body, "JobCreated", f"Job {name} has been created")
@@ -223,7 +225,6 @@ async def _not_created(ctx: Context, body: Obj, trial: Trial, reason: str, messa
     await _write(ctx, body, ts.mark_job_not_created(trial, reason, message, now).dump())
     ctx.events.emit(body, reason, message, warning=True)
     ctx.metrics.trial_failed.labels(key_of(body)[0]).inc()
-    return None
 
 
 async def _job_pods(ctx: Context, trial: Trial, job: Obj, outcome: JobCondition | None) -> list[Obj]:

@@ -17,6 +17,8 @@ import pytest
 PURE = [
     "katib_py.localcluster.controllers.job_plan",
     "katib_py.localcluster.controllers.pods",
+    "katib_py.localcluster.controllers.training_plan",
+    "katib_py.localcluster.controllers.training_crds",
     "katib_py.localcluster.kubelet.launch",
     "katib_py.localcluster.kubelet.env",
     "katib_py.localcluster.kubelet.errors",

@@ -480,11 +480,11 @@ def plan(
             requeue = left + 0.05
     if failure is not None:
         status.setdefault("completionTime", now_text)
-        delete_pods, delete_services = _cleanup(clean, pods, services, finished=False)
+        stop_pods, stop_services = _cleanup(clean, pods, services, finished=False)
         events.append(Event(fw.reason("Failed"), failure))
         conditions = update_condition(conditions, "Failed", "True", fw.reason("Failed"), failure, now_text)
         status["replicaStatuses"] = _replica_statuses(fw, name, specs, counts)
-        return done(delete_pods=tuple(delete_pods), delete_services=tuple(delete_services))
+        return done(delete_pods=tuple(stop_pods), delete_services=tuple(stop_services))
 
     # Reconcile each replica: create what is missing, restart what failed (common/pod.go ReconcilePods).
     create_pods: list[Obj] = []
