@@ -141,7 +141,7 @@ def test_a_timed_out_trial_is_failed_with_its_reason() -> None:
 
 
 def test_a_trial_whose_job_kind_is_not_served_fails_saying_what_to_install() -> None:
-    t = trial("t", "created")
+    t = trial("t", "pending")
     message = ts.kind_not_served_message("kubeflow.org/v1", "PyTorchJob")
     assert message == (
         "Trial has failed: the cluster serves no PyTorchJob in kubeflow.org/v1 (no such "
