@@ -33,8 +33,10 @@ from katib_py.kube.informer import Informer
 from katib_py.kube.resource import CONFIGMAPS, ENDPOINTS, NODES, PODS, SECRETS, SERVICES
 from katib_py.kube.rfc3339 import now_time
 
+from .images import REASON_UNKNOWN_ENTRYPOINT, ImageCommands, entrypoint_problem
 from .logs import LogNotFound, LogStore
 from .runtime import NodeConfig, PodWorker, kill_group, proc_start_time
+from .scheduling import UNSCHEDULABLE, unschedulable_message
 from .volumes import VolumeBuilder
 
 log = logging.getLogger(__name__)
@@ -125,8 +127,15 @@ class Kubelet:
         isolate: bool | None = None,
         backoff_base: float = 10.0,
         extra_env: dict[str, str] | None = None,
+        node_resources: dict[str, str] | None = None,
+        image_commands: ImageCommands | None = None,
     ) -> None:
+        """`node_resources`: extended resources the node advertises (`{"nvidia.com/gpu": "1"}`);
+        `image_commands`: the entry point of each image it can run without a command (images.py)."""
         self.client = client
+        self.node_resources = dict(node_resources or {})
+        self._assumed: dict[str, Obj] = {}  # uid -> Pod being bound here (its resources are taken)
+        self._unschedulable: dict[str, str] = {}  # uid -> the FailedScheduling message last given
         self.events = EventRecorder(client, "kubelet")
         self.node_name = node_name
         self.data_dir = data_dir
@@ -164,6 +173,7 @@ class Kubelet:
             hosts_content=self._hosts_content,
             event=self._event,
             extra_env=dict(extra_env or {}),
+            image_commands=dict(image_commands or {}),
         )
 
     # -- wiring -------------------------------------------------------------------------------
@@ -231,6 +241,9 @@ class Kubelet:
                         kill_group(int(parts[0]), signal.SIGKILL)
                 pgids.unlink()
 
+    def allocatable(self) -> dict[str, str]:
+        return {"cpu": str(os.cpu_count() or 1), "memory": "16Gi", "pods": "1000", **self.node_resources}
+
     async def _register_node(self) -> None:
         now = now_time()
         node = {
@@ -265,8 +278,8 @@ class Kubelet:
                     {"type": "InternalIP", "address": "127.0.0.1"},
                     {"type": "Hostname", "address": self.node_name},
                 ],
-                "capacity": {"cpu": str(os.cpu_count() or 1), "memory": "16Gi", "pods": "1000"},
-                "allocatable": {"cpu": str(os.cpu_count() or 1), "memory": "16Gi", "pods": "1000"},
+                "capacity": self.allocatable(),
+                "allocatable": self.allocatable(),
                 "nodeInfo": {
                     "kubeletVersion": "v1.31.0-katib-py",
                     "operatingSystem": platform.system().lower(),
@@ -302,6 +315,11 @@ class Kubelet:
         meta = pod["metadata"]
         uid = str(meta.get("uid"))
         worker = self.workers.get(uid)
+        if kind == "DELETED" or (pod.get("spec") or {}).get("nodeName"):
+            self._assumed.pop(uid, None)
+        if kind == "DELETED" or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            self._unschedulable.pop(uid, None)
+            self._retry_unschedulable()
         if kind == "DELETED":
             if worker is not None:
                 self._spawn(worker.terminate())
@@ -314,8 +332,9 @@ class Kubelet:
                 self._spawn(self._terminate_and_remove(worker))
             return
         if not (pod.get("spec") or {}).get("nodeName"):
-            if uid not in self._binding and not meta.get("deletionTimestamp"):
+            if uid not in self._binding and not meta.get("deletionTimestamp") and self._fits(pod):
                 self._binding.add(uid)
+                self._assumed[uid] = pod
                 self._spawn(self._bind(pod))
             return
         phase = (pod.get("status") or {}).get("phase")
@@ -333,12 +352,66 @@ class Kubelet:
             self.finished.add(uid)
             self._spawn(self._delete_now(pod))
             return
+        problem = entrypoint_problem(pod, self.node.image_commands)
+        if problem is not None:  # admission: the Pod cannot run here at all
+            self.finished.add(uid)
+            self._spawn(self._reject(pod, REASON_UNKNOWN_ENTRYPOINT, problem))
+            return
         host_network = bool((pod.get("spec") or {}).get("hostNetwork"))
         pod_ip = "127.0.0.1" if host_network else self.ip_pool.allocate()  # hostNetwork: the node's IP
         worker = PodWorker(self.node, pod, pod_ip, self._on_worker_status)
         self.workers[uid] = worker
         worker.start()
         self._status_tasks[uid] = asyncio.create_task(self._status_loop(worker))
+
+    def _fits(self, pod: Obj) -> bool:
+        """The scheduler's filter for extended resources (scheduling.py); an unschedulable Pod
+        gets PodScheduled=False and a FailedScheduling event, and is looked at again when a Pod
+        here ends."""
+        uid = str(pod["metadata"].get("uid"))
+        bound = [p for p in self.pods.items() if (p.get("spec") or {}).get("nodeName") == self.node_name]
+        bound_uids = {p["metadata"].get("uid") for p in bound}
+        bound += [p for u, p in self._assumed.items() if u not in bound_uids and u != uid]
+        message = unschedulable_message(pod, self.allocatable(), bound)
+        if message is None:
+            self._unschedulable.pop(uid, None)
+            return True
+        if self._unschedulable.get(uid) != message:
+            self._unschedulable[uid] = message
+            self._event(pod, "Warning", "FailedScheduling", message, component="default-scheduler")
+            self._spawn(self._mark_unschedulable(pod, message))
+        return False
+
+    async def _reject(self, pod: Obj, reason: str, message: str) -> None:
+        """Fail a Pod the node cannot run, before any container starts (kubelet admission)."""
+        self._event(pod, "Warning", reason, message)
+        meta = pod["metadata"]
+        status = {"status": {"phase": "Failed", "reason": reason, "message": message}}
+        with contextlib.suppress(ApiError):
+            await self.client.patch_status(PODS, meta["name"], status, meta.get("namespace"))
+
+    async def _mark_unschedulable(self, pod: Obj, message: str) -> None:
+        meta = pod["metadata"]
+        condition = {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": UNSCHEDULABLE,
+            "message": message,
+            "lastProbeTime": None,
+            "lastTransitionTime": now_time(),
+        }
+        status = {"status": {"phase": "Pending", "conditions": [condition]}}
+        with contextlib.suppress(ApiError):
+            await self.client.patch_status(PODS, meta["name"], status, meta.get("namespace"))
+
+    def _retry_unschedulable(self) -> None:
+        """A Pod here ended or went: what waited for its resources may fit now."""
+        for uid in list(self._unschedulable):
+            waiting = next((p for p in self.pods.items() if p["metadata"].get("uid") == uid), None)
+            if waiting is None:
+                self._unschedulable.pop(uid, None)
+            else:
+                asyncio.get_running_loop().call_soon(self._on_pod, "MODIFIED", waiting, None)
 
     async def _bind(self, pod: Obj) -> None:
         meta = pod["metadata"]
