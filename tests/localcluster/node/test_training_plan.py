@@ -174,7 +174,8 @@ def test_running_then_succeeded_when_the_master_succeeds() -> None:
     assert p.status is not None and p.status["completionTime"] == NOW_TEXT
     assert p.status["replicaStatuses"]["Master"] == {
         "succeeded": 1,
-        "selector": "training.kubeflow.org/job-name=pt,training.kubeflow.org/operator-name=pytorchjob-controller,"
+        "selector": "training.kubeflow.org/job-name=pt,"
+        "training.kubeflow.org/operator-name=pytorchjob-controller,"
         "training.kubeflow.org/replica-type=master",
     }
     assert [e.reason for e in p.events] == ["PyTorchJobSucceeded"]
