@@ -434,11 +434,11 @@ def plan(
         return Plan(status=write, events=tuple(events), **kw)
 
     if has_true(conditions, "Succeeded") or has_true(conditions, "Failed"):
-        delete_pods, delete_services = _cleanup(clean, pods, services, finished=True)
-        if delete_pods and clean != "None":
+        clean_pods, clean_services = _cleanup(clean, pods, services, finished=True)
+        if clean_pods:
             for rs in (status.get("replicaStatuses") or {}).values():
                 rs.pop("active", None)
-        return done(delete_pods=tuple(delete_pods), delete_services=tuple(delete_services))
+        return done(delete_pods=tuple(clean_pods), delete_services=tuple(clean_services))
 
     # Replica statuses, counted afresh from the Pods (pkg/core/status.go UpdateJobReplicaStatuses).
     counts: dict[str, dict[str, int]] = {}
