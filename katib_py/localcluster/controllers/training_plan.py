@@ -44,6 +44,8 @@ from typing import Any
 from katib_py.kube.meta import Obj, controller_ref, owner_reference
 from katib_py.kube.rfc3339 import format_time, parse_time
 
+from .job_plan import Event, restart_count
+
 API_VERSION = "kubeflow.org/v1"
 GROUP = "kubeflow.org"
 OPERATOR_LABEL = "training.kubeflow.org/operator-name"
@@ -88,13 +90,6 @@ XGBOOST = Framework(
     "Never", ("Master",), ("Master", "Worker"),
 )  # fmt: skip
 FRAMEWORKS: tuple[Framework, ...] = (PYTORCH, TENSORFLOW, XGBOOST)
-
-
-@dataclass(frozen=True)
-class Event:
-    reason: str
-    message: str
-    warning: bool = False
 
 
 @dataclass(frozen=True)
@@ -383,14 +378,6 @@ def _exit_code(fw: Framework, pod: Obj) -> int | None:
     return None
 
 
-def _restarts(pod: Obj) -> int:
-    status = pod.get("status") or {}
-    return sum(
-        int(c.get("restartCount") or 0)
-        for c in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or [])
-    )
-
-
 def _cleanup(
     policy: str, pods: Sequence[Obj], services: Sequence[Obj], finished: bool
 ) -> tuple[list[Obj], list[Obj]]:
@@ -461,7 +448,7 @@ def plan(
     failure: str | None = None
     if limit is not None:
         restarts = sum(
-            _restarts(p)
+            restart_count(p)
             for rtype, spec in specs.items()
             if spec["restartPolicy"] in ("OnFailure", "Always")
             for p in _rtype_pods(pods, rtype)

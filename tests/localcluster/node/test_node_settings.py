@@ -145,6 +145,15 @@ def replica(container: str, replicas: int, script: str, restart: str = "OnFailur
     }
 
 
+def training_job(kind: str, name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": spec,
+    }
+
+
 def job_state(kind: str, name: str) -> list[tuple[str, str, str]]:
     status = get_json(kind, name).get("status") or {}
     return [(c["type"], c["status"], c["reason"]) for c in status.get("conditions") or []]
@@ -154,18 +163,8 @@ def test_pytorchjob_replicas_reach_the_master() -> None:
     script = 'echo "$MASTER_ADDR:$MASTER_PORT rank $RANK of $WORLD_SIZE"; ' + RESOLVE.format(
         host="$MASTER_ADDR"
     )
-    job = {
-        "apiVersion": "kubeflow.org/v1",
-        "kind": "PyTorchJob",
-        "metadata": {"name": "pt", "namespace": "default"},
-        "spec": {
-            "pytorchReplicaSpecs": {
-                "Master": replica("pytorch", 1, "sleep 3"),
-                "Worker": replica("pytorch", 1, script),
-            }
-        },
-    }
-    apply(job)
+    replicas = {"Master": replica("pytorch", 1, "sleep 3"), "Worker": replica("pytorch", 1, script)}
+    apply(training_job("PyTorchJob", "pt", pytorchReplicaSpecs=replicas))
     wait_for(
         lambda: ("Succeeded", "True", "PyTorchJobSucceeded") in job_state("pytorchjob", "pt"), timeout=60
     )
@@ -183,19 +182,11 @@ def test_pytorchjob_replicas_reach_the_master() -> None:
 
 def test_tfjob_with_a_failing_never_replica_fails() -> None:
     ok = "python3 -c \"import json,os; print(json.loads(os.environ['TF_CONFIG'])['task'])\""
-    job = {
-        "apiVersion": "kubeflow.org/v1",
-        "kind": "TFJob",
-        "metadata": {"name": "tf", "namespace": "default"},
-        "spec": {
-            "tfReplicaSpecs": {
-                "PS": replica("tensorflow", 1, "sleep 30", restart="Never"),
-                "Worker": replica("tensorflow", 1, f"{ok}; exit 3", restart="Never"),
-            },
-            "runPolicy": {"cleanPodPolicy": "All"},
-        },
+    replicas = {
+        "PS": replica("tensorflow", 1, "sleep 30", restart="Never"),
+        "Worker": replica("tensorflow", 1, f"{ok}; exit 3", restart="Never"),
     }
-    apply(job)
+    apply(training_job("TFJob", "tf", tfReplicaSpecs=replicas, runPolicy={"cleanPodPolicy": "All"}))
     wait_for(lambda: ("Failed", "True", "TFJobFailed") in job_state("tfjob", "tf"), timeout=60)
     failed = next(c for c in get_json("tfjob", "tf")["status"]["conditions"] if c["type"] == "Failed")
     assert failed["message"] == "TFJob default/tf has failed because 1 Worker replica(s) failed."
