@@ -23,6 +23,9 @@ The rules are the Training Operator v1.9's (github.com/kubeflow/training-operato
   default successPolicy), Restarting, Failed, with reasons `<Kind><Condition>` and the operator's
   messages; Running turns False when the job ends; nothing changes once Failed
   (pkg/util/status.go, each framework's UpdateJobStatus).
+- A replica Pod the node rejected before any container ran (phase Failed with a reason and no
+  container status: kubelet admission) fails the job instead of being recreated (katib-py: the
+  operator would recreate it for ever).
 - runPolicy: backoffLimit over the restarts of OnFailure/Always replicas (core/pod.go
   PastBackoffLimit) and activeDeadlineSeconds fail the job and delete its Pods and Services; once
   the job is finished cleanPodPolicy (default None) says which Pods go: All, Running (Running and
@@ -494,6 +497,20 @@ def plan(
                 continue
             pod = at[0]
             if _phase(pod) != "Failed" or pod["metadata"].get("deletionTimestamp"):
+                continue
+            status_of = pod.get("status") or {}
+            if status_of.get("reason") and not status_of.get("containerStatuses"):
+                # The node refused the Pod before any container ran (kubelet admission): a new Pod
+                # would be refused the same way, so the job fails instead of restarting it.
+                message = (
+                    f"{fw.kind} {name} has failed because the node rejected {rtype} replica "
+                    f"{pod['metadata']['name']}: {status_of.get('reason')}: {status_of.get('message', '')}"
+                )
+                events.append(Event(fw.reason("Failed"), message, warning=True))
+                status.setdefault("completionTime", now_text)
+                conditions = update_condition(
+                    conditions, "Failed", "True", fw.reason("Failed"), message, now_text
+                )
                 continue
             code = _exit_code(fw, pod)
             restart = str(spec["restartPolicy"])

@@ -3,7 +3,11 @@
 How a Pod maps onto the host (the decisions, in one place):
 - Images are not pulled: each container's command/args run on the host, with `$(VAR)`/`$$`
   expansion as Kubernetes does, PATH = host PATH with this Python's bin dir first. No command
-  -> args[0] is the executable. A command that cannot be executed ends the container with
+  -> the entry point the node maps the image to, then the args (images.py); no mapping either ->
+  args[0] is the executable; no args either -> the Pod is rejected at admission (Failed,
+  UnknownImageEntrypoint).
+- Scheduling: the node advertises extended resources; a Pod that asks for more than is left
+  stays Pending and unbound with PodScheduled=False and a FailedScheduling event (scheduling.py). A command that cannot be executed ends the container with
   reason StartError, exit code 128 and the runtime's `exec: "x": executable file not found in
   $PATH` message.
 - Network: each Pod gets its own loopback address from the cluster's 127.X.0.0/16 (status.podIP;

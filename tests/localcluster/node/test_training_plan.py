@@ -305,3 +305,16 @@ def test_crd_schema_is_structural_and_names_the_kind() -> None:
     assert spec["required"] == ["pytorchReplicaSpecs"]
     replica = spec["properties"]["pytorchReplicaSpecs"]["additionalProperties"]
     assert replica["properties"]["replicas"]["type"] == "integer"
+
+
+def test_a_replica_the_node_rejected_fails_the_job_instead_of_restarting() -> None:
+    job = pytorch_job()
+    rejected = {"reason": "UnknownImageEntrypoint", "message": "no entry point"}
+    pods = materialize(PYTORCH, job, {"pt-worker-0": "Failed"}, **{"pt-worker-0": rejected})
+    p = plan(PYTORCH, job, pods, [], now=NOW)
+    assert not p.delete_pods and not p.create_pods
+    failed = cond(p.status, "Failed")
+    assert failed is not None and failed["message"] == (
+        "PyTorchJob pt has failed because the node rejected Worker replica pt-worker-0: "
+        "UnknownImageEntrypoint: no entry point"
+    )
