@@ -5,11 +5,11 @@ How a Pod maps onto the host (the decisions, in one place):
   expansion as Kubernetes does, PATH = host PATH with this Python's bin dir first. No command
   -> the entry point the node maps the image to, then the args (images.py); no mapping either ->
   args[0] is the executable; no args either -> the Pod is rejected at admission (Failed,
-  UnknownImageEntrypoint).
-- Scheduling: the node advertises extended resources; a Pod that asks for more than is left
-  stays Pending and unbound with PodScheduled=False and a FailedScheduling event (scheduling.py). A command that cannot be executed ends the container with
+  UnknownImageEntrypoint). A command that cannot be executed ends the container with
   reason StartError, exit code 128 and the runtime's `exec: "x": executable file not found in
   $PATH` message.
+- Scheduling: the node advertises extended resources; a Pod that asks for more than is left
+  stays Pending and unbound with PodScheduled=False and a FailedScheduling event (scheduling.py).
 - Network: each Pod gets its own loopback address from the cluster's 127.X.0.0/16 (status.podIP;
   X random per data dir); there is no network namespace, so a process must bind its Pod IP
   (e.g. via `status.podIP`) for two Pods to share a port. Services resolve through a per-Pod
