@@ -9,10 +9,13 @@ by its full reference first, then by its repository (the reference without tag o
 `ghcr.io/kubeflow/katib/suggestion-hyperband:v0.17.0` matches a mapping of
 `ghcr.io/kubeflow/katib/suggestion-hyperband`.
 
-A container with no command, no args and no mapping cannot start at all: the Pod is rejected at
-admission (phase Failed, reason `UnknownImageEntrypoint`, a message naming the container, the
-image and the fix), as a kubelet rejects a Pod it cannot run, instead of a container that is
-retried for ever. A container with args only keeps katib-py's rule: args[0] is the executable.
+A container with no command, no args and no mapping cannot start at all. A Pod that is not
+restarted for ever (restartPolicy Never or OnFailure: a Job's, a trial's) is rejected at admission
+(phase Failed, reason `UnknownImageEntrypoint`, a message naming the container, the image and the
+fix), so its controller counts a failure at once instead of a container retried until a timeout.
+A restartPolicy Always Pod (a Deployment's) is admitted and its container fails to start
+(StartError, CrashLoopBackOff), as on a node: failing it would make its controller replace it in
+a tight loop. A container with args only keeps katib-py's rule: args[0] is the executable.
 """
 
 from __future__ import annotations
@@ -59,8 +62,11 @@ def parse_image_commands(items: Iterable[str]) -> dict[str, tuple[str, ...]]:
 
 
 def entrypoint_problem(pod: Obj, mapping: ImageCommands) -> str | None:
-    """Why the Pod cannot start (a container with no command, no args and no mapped image), or None."""
+    """Why the Pod is rejected (a container with no command, no args and no mapped image in a Pod
+    that is not restarted for ever), or None."""
     spec = pod.get("spec") or {}
+    if spec.get("restartPolicy", "Always") == "Always":
+        return None
     for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
         if container.get("command") or container.get("args"):
             continue

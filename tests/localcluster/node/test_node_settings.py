@@ -129,6 +129,21 @@ def test_an_unmapped_image_without_a_command_fails_at_once() -> None:
     assert any(e["reason"] == "UnknownImageEntrypoint" for e in events_of("unmapped"))
 
 
+def test_an_unmapped_image_of_an_always_pod_crash_loops_instead() -> None:
+    always = pod("unmapped-always", image="example.com/unknown:1", command=None)
+    always["spec"]["restartPolicy"] = "Always"
+    apply(always)
+
+    def restarted() -> dict[str, Any] | None:
+        statuses = get_json("pod", "unmapped-always").get("status", {}).get("containerStatuses") or []
+        return statuses[0] if statuses and statuses[0].get("restartCount", 0) >= 1 else None
+
+    status = wait_for(restarted)
+    assert status["lastState"]["terminated"]["reason"] == "StartError"
+    assert phase("unmapped-always") != "Failed"
+    kubectl("delete", "pod", "unmapped-always", "--wait=false")
+
+
 # ---------------------------------------------------------------- Training-Operator kinds
 
 RESOLVE = (

@@ -19,7 +19,7 @@ def pod(
 ) -> dict[str, Any]:
     return {
         "metadata": {"name": "p"},
-        "spec": {"containers": list(containers), "initContainers": init or []},
+        "spec": {"restartPolicy": "Never", "containers": list(containers), "initContainers": init or []},
         "status": {"phase": phase},
     }
 
@@ -124,6 +124,12 @@ def test_entrypoint_problem_only_without_command_args_and_mapping() -> None:
         pod({"name": "c", "image": "x"}, init=[{"name": "i", "image": "my/u"}]), mapping
     )
     assert problem is not None and problem.startswith('container "i" has no command, and image "my/u"')
+    # A Pod restarted for ever (a Deployment's) is admitted: its container fails to start instead.
+    always = pod({"name": "c", "image": "x"})
+    always["spec"]["restartPolicy"] = "Always"
+    assert images.entrypoint_problem(always, {}) is None
+    del always["spec"]["restartPolicy"]  # the default is Always
+    assert images.entrypoint_problem(always, {}) is None
 
 
 def test_katib_py_up_rejects_bad_node_settings() -> None:
