@@ -22,7 +22,7 @@ from katib_py.core import trial_status as ts
 from katib_py.core.job_status import JobCondition, evaluate_job_status
 from katib_py.core.observation import reduce_metric_logs
 from katib_py.core.trial_instance import TRIAL_FINALIZER
-from katib_py.kube.errors import ApiError, Conflict
+from katib_py.kube.errors import ApiError, BadRequest, Conflict, Invalid, NotFound
 from katib_py.kube.meta import Key, Obj, key_of, owner_reference
 from katib_py.kube.resource import PODS, Resource
 from katib_py.kube.rfc3339 import now_time, parse_time
@@ -92,7 +92,15 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     run_spec = trial.spec.run_spec if trial.spec else None
     if not run_spec:
         return None
-    job_kind = await ctx.kube.kind_for(str(run_spec.get("apiVersion") or ""), str(run_spec.get("kind") or ""))
+    api_version, kind = str(run_spec.get("apiVersion") or ""), str(run_spec.get("kind") or "")
+    try:
+        job_kind = await ctx.kube.kind_for(api_version, kind)
+    except NotFound:
+        if ts.is_completed(trial):
+            return None
+        message = ts.kind_not_served_message(api_version, kind)
+        await _not_created(ctx, body, trial, ts.REASON_KIND_NOT_SERVED, message, now)
+        return None
     cache_kind = job_cache_kind(job_kind)
     job = ctx.cache.get(cache_kind, namespace, name)
     if job is None and cache_kind not in ctx.watched_jobs:
@@ -115,7 +123,12 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
         job_meta = desired.setdefault("metadata", {})
         job_meta["name"], job_meta["namespace"] = name, namespace
         job_meta["ownerReferences"] = [owner_reference(body)]
-        created = await ctx.kube.create_if_absent(job_kind, desired, namespace)
+        try:
+            created = await ctx.kube.create_if_absent(job_kind, desired, namespace)
+        except (Invalid, BadRequest) as exc:
+            message = ts.job_rejected_message(kind, str(exc))
+            await _not_created(ctx, body, trial, ts.REASON_JOB_REJECTED, message, now)
+            return None
         if created is not None:
             ctx.cache.observe(cache_kind, created)
             ctx.events.emit(body, "JobCreated", f"Job {name} has been created")
@@ -205,6 +218,13 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
         if counter is not None:
             counter.labels(namespace).inc()
     return None if finished else left
+
+
+async def _not_created(ctx: Context, body: Obj, trial: Trial, reason: str, message: str, now: str) -> None:
+    """The trial's job cannot be created (kind not served, template rejected): the trial fails."""
+    await _write(ctx, body, ts.mark_job_not_created(trial, reason, message, now).dump())
+    ctx.events.emit(body, reason, message, warning=True)
+    ctx.metrics.trial_failed.labels(key_of(body)[0]).inc()
 
 
 async def _job_pods(ctx: Context, trial: Trial, job: Obj, outcome: JobCondition | None) -> list[Obj]:

@@ -33,6 +33,8 @@ REASON_METRICS_UNAVAILABLE = "MetricsUnavailable"
 REASON_KILLED = "ExperimentCompleted"
 REASON_EARLY_STOPPED = "TrialEarlyStopped"
 REASON_TIMED_OUT = "TrialTimedOut"
+REASON_KIND_NOT_SERVED = "TrialJobKindNotServed"
+REASON_JOB_REJECTED = "TrialJobRejected"
 
 MSG_CREATED = "Trial is created"
 MSG_RUNNING = "Trial is running"
@@ -157,6 +159,41 @@ def mark_timed_out(trial: Trial, now: str) -> TrialStatus:
     status = _status(trial)
     seconds = trial.spec.timeout_seconds if trial.spec else None
     _mark_terminal(status, FAILED, REASON_TIMED_OUT, MSG_TIMED_OUT.format(seconds=seconds), now)
+    return status
+
+
+# API group of a job kind -> what provides it (the hint in an unserved kind's message).
+JOB_KIND_PROVIDERS = {
+    "kubeflow.org": "the Kubeflow Training Operator (github.com/kubeflow/training-operator)",
+    "trainer.kubeflow.org": "Kubeflow Trainer (github.com/kubeflow/trainer)",
+    "jobset.x-k8s.io": "JobSet (github.com/kubernetes-sigs/jobset)",
+    "argoproj.io": "Argo Workflows (github.com/argoproj/argo-workflows)",
+    "tekton.dev": "Tekton Pipelines (github.com/tektoncd/pipeline)",
+}
+
+
+def kind_not_served_message(api_version: str, kind: str) -> str:
+    """Why a trial whose job kind the cluster does not serve cannot run, and what to install."""
+    group = api_version.rpartition("/")[0]
+    provider = JOB_KIND_PROVIDERS.get(group, f"the controller and CustomResourceDefinition of {kind}")
+    return (
+        f"Trial has failed: the cluster serves no {kind} in {api_version or 'v1'} "
+        f"(no such CustomResourceDefinition); install {provider}, "
+        f"or use a trialResources kind the cluster serves"
+    )
+
+
+def job_rejected_message(kind: str, detail: str) -> str:
+    """Why a trial whose rendered job the API server rejected cannot run."""
+    return f"Trial has failed: the API server rejected its {kind}: {detail}"
+
+
+def mark_job_not_created(trial: Trial, reason: str, message: str, now: str) -> TrialStatus:
+    """Failed because its job cannot be created at all (a katib-py fix: Katib retries for ever,
+    `pkg/controller.v1beta1/trial/trial_controller.go` reconcileJob returns the error). Counts as
+    a failed trial against maxFailedTrialCount like any other."""
+    status = _status(trial)
+    _mark_terminal(status, FAILED, reason, message, now)
     return status
 
 

@@ -35,6 +35,27 @@ from katib_py.signals import PARENT_ENV
 log = logging.getLogger(__name__)
 
 DB_MANAGER_PORT = 6789
+KATIB_IMAGES = "ghcr.io/kubeflow/katib/"
+# Katib's own images -> the katib-py service that does their job (their entry points on this node).
+# Only images that serve one algorithm can be mapped: suggestion-hyperopt, -optuna and -goptuna serve
+# several, chosen per request, which `katib-py suggestion serve` takes as a flag.
+KATIB_IMAGE_COMMANDS: dict[str, tuple[str, ...]] = {
+    **{
+        f"{KATIB_IMAGES}{image}": ("env", "--block-signal=TERM", "katib-py", "metrics-collector")
+        for image in ("file-metrics-collector", "tfevent-metrics-collector")
+    },
+    **{
+        f"{KATIB_IMAGES}{image}": ("katib-py", "suggestion", "serve", "--algorithm", algorithm)
+        for image, algorithm in (
+            ("suggestion-hyperband", "hyperband"),
+            ("suggestion-skopt", "bayesianoptimization"),
+            ("suggestion-enas", "enas"),
+            ("suggestion-darts", "darts"),
+            ("suggestion-pbt", "pbt"),
+            ("earlystopping-medianstop", "medianstop"),
+        )
+    },
+}
 LEASE_SECONDS = 4  # short: a killed leader is replaced quickly on one machine
 
 
@@ -55,6 +76,23 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="run the operator with leader election (to try several replicas: start more `katib-py operator "
         "--leader-elect --no-webhooks` with this KUBECONFIG)",
+    )
+    parser.add_argument(
+        "--node-resource",
+        action="append",
+        default=[],
+        metavar="NAME=QUANTITY",
+        help="an extended resource the node advertises, e.g. nvidia.com/gpu=1 (repeatable); Pods asking "
+        "for more than is left stay Pending (FailedScheduling)",
+    )
+    parser.add_argument(
+        "--image-command",
+        action="append",
+        default=[],
+        metavar="IMAGE=COMMAND",
+        help="the command a container of IMAGE runs when it gives none (its entry point; repeatable), "
+        'e.g. my/trainer="python3 /src/train.py"; Katib\'s suggestion and collector images are mapped '
+        "to katib-py's services by default",
     )
     parser.set_defaults(func=run, log_default="WARNING")
 
@@ -125,8 +163,12 @@ class Stack:
         in_memory: bool = False,
         katib_config_text: str | None = None,
         leader_elect: bool = False,
+        node_resources: dict[str, str] | None = None,
+        image_commands: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.data_dir = data_dir.resolve()
+        self.node_resources = dict(node_resources or {})
+        self.image_commands = {**KATIB_IMAGE_COMMANDS, **(image_commands or {})}
         self.katib_config_text = katib_config_text
         self.leader_elect = leader_elect
         self.api_port = api_port
@@ -202,7 +244,12 @@ class Stack:
         self.kubeconfig.unlink(missing_ok=True)  # a previous run's: not to be used before we serve
         self.internal_kubeconfig.parent.mkdir(mode=0o700, exist_ok=True)
         self.cluster = LocalCluster(
-            self.data_dir, port=self.api_port, in_memory=self.in_memory, kubeconfig=self.internal_kubeconfig
+            self.data_dir,
+            port=self.api_port,
+            in_memory=self.in_memory,
+            kubeconfig=self.internal_kubeconfig,
+            node_resources=self.node_resources,
+            image_commands=self.image_commands,
         )
         await self.cluster.start()
         db_ip = free_loopback_address(DB_MANAGER_PORT)
@@ -288,6 +335,16 @@ class Stack:
 def run(args: argparse.Namespace) -> int:
     data_dir = (args.data_dir or default_data_dir()).resolve()
 
+    from katib_py.localcluster.kubelet.images import parse_image_commands
+    from katib_py.localcluster.kubelet.scheduling import parse_node_resources
+
+    try:
+        node_resources = parse_node_resources(args.node_resource)
+        image_commands = parse_image_commands(args.image_command)
+    except ValueError as exc:
+        print(f"katib-py up: {exc}", file=sys.stderr)
+        return 2
+
     async def main() -> None:
         config_text = args.katib_config.read_text() if args.katib_config else None
         stack = Stack(
@@ -296,6 +353,8 @@ def run(args: argparse.Namespace) -> int:
             in_memory=args.in_memory,
             katib_config_text=config_text,
             leader_elect=args.leader_elect,
+            node_resources=node_resources,
+            image_commands=image_commands,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

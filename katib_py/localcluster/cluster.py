@@ -75,8 +75,14 @@ class LocalCluster:
         restart_backoff_base: float = 10.0,
         isolate: bool | None = None,
         kubeconfig: Path | None = None,
+        node_resources: dict[str, str] | None = None,
+        image_commands: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
-        """`kubeconfig`: where to write the admin kubeconfig (default DATA_DIR/kubeconfig)."""
+        """`kubeconfig`: where to write the admin kubeconfig (default DATA_DIR/kubeconfig);
+        `node_resources`: extended resources the node advertises (kubelet/scheduling.py);
+        `image_commands`: image -> entry point for containers without a command (kubelet/images.py)."""
+        self.node_resources = dict(node_resources or {})
+        self.image_commands = dict(image_commands or {})
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="katib-py-cluster-")
@@ -141,6 +147,8 @@ class LocalCluster:
             ca_pem=self.server.ca_pem or None,
             isolate=self.isolate,
             backoff_base=self.restart_backoff_base,
+            node_resources=self.node_resources,
+            image_commands=self.image_commands,
         )
         await self.kubelet.start()
         self.server.set_log_provider(_LogProvider(self.kubelet))

@@ -135,3 +135,31 @@ def test_a_timed_out_trial_is_failed_with_its_reason() -> None:
     assert ts.is_failed(t) and ts.is_completed(t) and ts.is_timed_out(t)
     assert t.status.completion_time == T2
     assert not ts.is_timed_out(trial("f", "failed"))  # the job's own failure is not a timeout
+
+
+# ---------------------------------------------------------------- a job that cannot be created
+
+
+def test_a_trial_whose_job_kind_is_not_served_fails_saying_what_to_install() -> None:
+    t = trial("t", "pending")
+    message = ts.kind_not_served_message("kubeflow.org/v1", "PyTorchJob")
+    assert message == (
+        "Trial has failed: the cluster serves no PyTorchJob in kubeflow.org/v1 (no such "
+        "CustomResourceDefinition); install the Kubeflow Training Operator "
+        "(github.com/kubeflow/training-operator), or use a trialResources kind the cluster serves"
+    )
+    t.status = ts.mark_job_not_created(t, ts.REASON_KIND_NOT_SERVED, message, T2)
+    failed = get_condition(t.status.conditions, "Failed")
+    assert failed is not None and failed.reason == "TrialJobKindNotServed" and failed.message == message
+    assert ts.is_failed(t) and ts.is_completed(t) and not ts.is_timed_out(t)
+    assert t.status.completion_time == T2
+
+
+def test_an_unknown_group_names_the_kind_to_install() -> None:
+    message = ts.kind_not_served_message("example.com/v2", "Widget")
+    assert "serves no Widget in example.com/v2" in message
+    assert "install the controller and CustomResourceDefinition of Widget" in message
+    assert (
+        ts.job_rejected_message("Job", "422: bad")
+        == "Trial has failed: the API server rejected its Job: 422: bad"
+    )

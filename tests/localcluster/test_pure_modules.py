@@ -17,7 +17,11 @@ import pytest
 PURE = [
     "katib_py.localcluster.controllers.job_plan",
     "katib_py.localcluster.controllers.pods",
+    "katib_py.localcluster.controllers.training_plan",
+    "katib_py.localcluster.controllers.training_crds",
     "katib_py.localcluster.kubelet.launch",
+    "katib_py.localcluster.kubelet.images",
+    "katib_py.localcluster.kubelet.scheduling",
     "katib_py.localcluster.kubelet.env",
     "katib_py.localcluster.kubelet.errors",
     "katib_py.localcluster.kubelet.expansion",
@@ -31,11 +35,13 @@ ALLOWED = {
     "collections.abc",
     "copy",
     "dataclasses",
+    "decimal",
     "datetime",
     "json",
     "pathlib",  # paths as values; no call below touches the disk
     "posixpath",
     "random",
+    "shlex",  # splits a string; no process is run
     "typing",
     "katib_py.kube",
     "katib_py.kube.errors",

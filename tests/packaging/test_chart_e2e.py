@@ -192,13 +192,21 @@ def test_chart_installs_and_runs_an_experiment(
     stored = json.loads(kubectl(kubeconfig, "-n", trials_ns, "get", "experiment", "random", "-o", "json"))
     assert stored["spec"]["metricsCollectorSpec"]["collector"]["kind"] == "StdOut"
 
-    def experiment_condition() -> str | None:
-        obj = json.loads(kubectl(kubeconfig, "-n", trials_ns, "get", "experiment", "random", "-o", "json"))
+    # A PyTorchJob trial under the chart's roles (the operator creates and watches the kind, the
+    # Pod webhook reads the Pod's owner chain); the embedded cluster serves the kind (add-on).
+    kubectl(kubeconfig, "-n", trials_ns, "apply", "-f", "-", stdin=yaml.safe_dump(pytorchjob_experiment()))
+
+    def experiment_condition(name: str = "random") -> str | None:
+        obj = json.loads(kubectl(kubeconfig, "-n", trials_ns, "get", "experiment", name, "-o", "json"))
         conditions = (obj.get("status") or {}).get("conditions") or []
         done = [c for c in conditions if c["type"] in ("Succeeded", "Failed") and c["status"] == "True"]
         return done[-1]["type"] if done else None
 
     assert wait_for("experiment finished", experiment_condition, 300, diagnose) == "Succeeded", diagnose()
+    pytorch_done = wait_for(
+        "pytorchjob experiment finished", lambda: experiment_condition("chart-pytorchjob"), 300, diagnose
+    )
+    assert pytorch_done == "Succeeded", diagnose()
     final = json.loads(kubectl(kubeconfig, "-n", trials_ns, "get", "experiment", "random", "-o", "json"))
     assert final["status"]["trialsSucceeded"] == 3
     optimal = final["status"]["currentOptimalTrial"]
@@ -216,6 +224,41 @@ def test_chart_installs_and_runs_an_experiment(
     finally:
         conn.close()
     assert trials_with_metrics == 3
+
+
+def pytorchjob_experiment() -> dict[str, Any]:
+    command = ["python3", "-m", "katib_py.trainers.distributed_trainer", "--lr=${trialParameters.lr}"]
+    replica = {
+        "replicas": 1,
+        "restartPolicy": "OnFailure",
+        "template": {
+            "spec": {"containers": [{"name": "pytorch", "image": "trainer:local", "command": command}]}
+        },
+    }
+    return {
+        "apiVersion": "kubeflow.org/v1beta1",
+        "kind": "Experiment",
+        "metadata": {"name": "chart-pytorchjob"},
+        "spec": {
+            "maxTrialCount": 1,
+            "parallelTrialCount": 1,
+            "maxFailedTrialCount": 0,
+            "objective": {"type": "minimize", "objectiveMetricName": "loss"},
+            "algorithm": {"algorithmName": "random"},
+            "parameters": [
+                {"name": "lr", "parameterType": "double", "feasibleSpace": {"min": "0.01", "max": "0.05"}}
+            ],
+            "trialTemplate": {
+                "primaryContainerName": "pytorch",
+                "trialParameters": [{"name": "lr", "reference": "lr"}],
+                "trialSpec": {
+                    "apiVersion": "kubeflow.org/v1",
+                    "kind": "PyTorchJob",
+                    "spec": {"pytorchReplicaSpecs": {"Master": replica, "Worker": replica}},
+                },
+            },
+        },
+    }
 
 
 def _without_rule(manifest: str, kind: str, name: str, resource: str) -> tuple[str, dict[str, Any]]:

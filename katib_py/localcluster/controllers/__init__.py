@@ -14,6 +14,8 @@ from .endpoints import EndpointsController
 from .garbage_collector import GarbageCollector
 from .job import JobController
 from .namespace import NamespaceController
+from .training import TrainingJobController, install_crds, resource_of
+from .training_plan import FRAMEWORKS
 from .ttl import TTLAfterFinishedController
 
 __all__ = ["ControllerManager"]
@@ -31,6 +33,8 @@ class ControllerManager:
         self.endpoints = Informer(client, ENDPOINTS)
         self.namespaces = Informer(client, NAMESPACES)
         self.gc = GarbageCollector(client)
+        # The Training-Operator add-on (kubeflow.org/v1 PyTorchJob, TFJob, XGBoostJob).
+        self.training_jobs = [Informer(client, resource_of(fw)) for fw in FRAMEWORKS]
         self.controllers: list[Controller] = [
             JobController(client, self.jobs, self.pods, backoff_base=job_backoff_base),
             TTLAfterFinishedController(client, self.jobs),
@@ -38,6 +42,10 @@ class ControllerManager:
             EndpointsController(client, self.services, self.pods, self.endpoints),
             NamespaceController(client, self.namespaces, self.gc),
             self.gc,
+            *(
+                TrainingJobController(client, fw, jobs, self.pods, self.services)
+                for fw, jobs in zip(FRAMEWORKS, self.training_jobs, strict=True)
+            ),
         ]
         self.informers = [
             self.pods,
@@ -46,9 +54,11 @@ class ControllerManager:
             self.services,
             self.endpoints,
             self.namespaces,
+            *self.training_jobs,
         ]
 
     async def start(self) -> None:
+        await install_crds(self.client)
         for inf in self.informers:
             inf.start()
         await asyncio.wait_for(asyncio.gather(*(i.synced.wait() for i in self.informers)), 30)

@@ -3,9 +3,13 @@
 How a Pod maps onto the host (the decisions, in one place):
 - Images are not pulled: each container's command/args run on the host, with `$(VAR)`/`$$`
   expansion as Kubernetes does, PATH = host PATH with this Python's bin dir first. No command
-  -> args[0] is the executable. A command that cannot be executed ends the container with
+  -> the entry point the node maps the image to, then the args (images.py); no mapping either ->
+  args[0] is the executable; no args either -> a Pod not restarted for ever is rejected at
+  admission (Failed, UnknownImageEntrypoint). A command that cannot be executed ends the container with
   reason StartError, exit code 128 and the runtime's `exec: "x": executable file not found in
   $PATH` message.
+- Scheduling: the node advertises extended resources; a Pod that asks for more than is left
+  stays Pending and unbound with PodScheduled=False and a FailedScheduling event (scheduling.py).
 - Network: each Pod gets its own loopback address from the cluster's 127.X.0.0/16 (status.podIP;
   X random per data dir); there is no network namespace, so a process must bind its Pod IP
   (e.g. via `status.podIP`) for two Pods to share a port. Services resolve through a per-Pod

@@ -10,7 +10,8 @@ the file behind `terminationMessagePath`. Without namespaces (not root, not Linu
 path cannot be private: the container gets KUBECONFIG instead, and its other volumes are exposed
 by symlinks at their mountPath (`LaunchSpec.links`).
 
-Images are not pulled: the command runs on the host, as given. The runtime (runtime.py) fetches
+Images are not pulled: the command runs on the host, as given; a container without a command runs
+the entry point the node maps its image to (images.py), followed by its args. The runtime (runtime.py) fetches
 the ConfigMaps and Secrets the environment names, calls `launch_spec`, prepares what the spec
 names on disk, and hands `LaunchSpec.launcher_config()` to launcher.py.
 """
@@ -28,6 +29,7 @@ from katib_py.kube.meta import Obj
 from .env import SourceRef, container_env
 from .errors import InvalidPath
 from .expansion import expand_all
+from .images import ImageCommands, image_command
 
 SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 HOSTS_PATH = "/etc/hosts"
@@ -58,6 +60,7 @@ class Sandbox:
     base_env: Mapping[str, str]  # the API service variables and the node's extras
     keep_visible: tuple[str, ...] = ()  # host paths a volume must not hide (the Python install)
     hide: tuple[str, ...] = ()  # host directories no container may see (the node's data directory)
+    image_commands: ImageCommands = field(default_factory=dict)  # the node's image entry points
 
 
 # containerd's and CRI-O's default capability set for a container (kube adds/drops from it).
@@ -227,6 +230,8 @@ def launch_spec(
         host_env["HOME"] = "/"  # as a runtime does for a user without a home in the image
     env = container_env(pod, container, sources, host=host_env, base=sandbox.base_env)
     argv = expand_all([*(container.get("command") or []), *(container.get("args") or [])], env)
+    if not container.get("command"):
+        argv = [*(image_command(str(container.get("image") or ""), sandbox.image_commands) or ()), *argv]
     mounts = volume_mounts(container, sandbox.volumes)
     if sandbox.sa_dir is not None and all(m.target != SA_MOUNT_PATH for m in mounts):
         mounts.append(Mount(str(sandbox.sa_dir), SA_MOUNT_PATH, read_only=True))

@@ -30,11 +30,13 @@ from katib_py.kube.client import KubeClient, Obj
 from katib_py.kube.errors import ApiError, Conflict, NotFound
 from katib_py.kube.events import EventRecorder
 from katib_py.kube.informer import Informer
-from katib_py.kube.resource import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES
+from katib_py.kube.resource import CONFIGMAPS, ENDPOINTS, NODES, PODS, SECRETS, SERVICES
 from katib_py.kube.rfc3339 import now_time
 
+from .images import REASON_UNKNOWN_ENTRYPOINT, ImageCommands, entrypoint_problem
 from .logs import LogNotFound, LogStore
 from .runtime import NodeConfig, PodWorker, kill_group, proc_start_time
+from .scheduling import UNSCHEDULABLE, unschedulable_message
 from .volumes import VolumeBuilder
 
 log = logging.getLogger(__name__)
@@ -48,8 +50,20 @@ def can_isolate() -> bool:
 
 
 def hosts_file_text(
-    services: list[Obj], pod_ip: str, hostname: str, extra: dict[str, str] | None = None
+    services: list[Obj],
+    pod_ip: str,
+    hostname: str,
+    extra: dict[str, str] | None = None,
+    endpoints: list[Obj] | None = None,
 ) -> str:
+    """The Pod's /etc/hosts: a Service's names map to its clusterIP, a headless Service's to its
+    ready endpoints' addresses (the A records cluster DNS gives it), the Pod's hostname to its IP."""
+    ready = {
+        (ep["metadata"].get("namespace", "default"), ep["metadata"]["name"]): [
+            a["ip"] for sub in ep.get("subsets") or [] for a in sub.get("addresses") or [] if a.get("ip")
+        ]
+        for ep in endpoints or []
+    }
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
     if pod_ip:
         lines.append(f"{pod_ip}\t{hostname}")
@@ -57,10 +71,9 @@ def hosts_file_text(
         lines.append(f"{ip}\t{names}")
     for svc in sorted(services, key=lambda s: (s["metadata"].get("namespace", ""), s["metadata"]["name"])):
         ip = (svc.get("spec") or {}).get("clusterIP") or ""
-        if not ip or ip == "None":
-            continue
         name, ns = svc["metadata"]["name"], svc["metadata"].get("namespace", "default")
-        lines.append(f"{ip}\t{name}.{ns}.svc.cluster.local {name}.{ns}.svc {name}.{ns} {name}")
+        for address in ready.get((ns, name), []) if ip == "None" else [ip] if ip else []:
+            lines.append(f"{address}\t{name}.{ns}.svc.cluster.local {name}.{ns}.svc {name}.{ns} {name}")
     return "\n".join(lines) + "\n"
 
 
@@ -114,8 +127,15 @@ class Kubelet:
         isolate: bool | None = None,
         backoff_base: float = 10.0,
         extra_env: dict[str, str] | None = None,
+        node_resources: dict[str, str] | None = None,
+        image_commands: ImageCommands | None = None,
     ) -> None:
+        """`node_resources`: extended resources the node advertises (`{"nvidia.com/gpu": "1"}`);
+        `image_commands`: the entry point of each image it can run without a command (images.py)."""
         self.client = client
+        self.node_resources = dict(node_resources or {})
+        self._assumed: dict[str, Obj] = {}  # uid -> Pod being bound here (its resources are taken)
+        self._unschedulable: dict[str, str] = {}  # uid -> the FailedScheduling message last given
         self.events = EventRecorder(client, "kubelet")
         self.node_name = node_name
         self.data_dir = data_dir
@@ -128,6 +148,7 @@ class Kubelet:
         self.logs = LogStore(data_dir / "logs")
         self.pods = Informer(client, PODS)
         self.services = Informer(client, SERVICES)
+        self.endpoints = Informer(client, ENDPOINTS)  # headless Services' names in /etc/hosts
         data_dir.mkdir(parents=True, exist_ok=True)
         self.ip_pool = IpPool(pod_network_for(data_dir))
         self.workers: dict[str, PodWorker] = {}
@@ -152,6 +173,7 @@ class Kubelet:
             hosts_content=self._hosts_content,
             event=self._event,
             extra_env=dict(extra_env or {}),
+            image_commands=dict(image_commands or {}),
         )
 
     # -- wiring -------------------------------------------------------------------------------
@@ -171,7 +193,7 @@ class Kubelet:
             )
 
     def _hosts_content(self, pod_ip: str, hostname: str, namespace: str) -> str:
-        return hosts_file_text(self.services.items(), pod_ip, hostname)
+        return hosts_file_text(self.services.items(), pod_ip, hostname, endpoints=self.endpoints.items())
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -185,6 +207,8 @@ class Kubelet:
         await self._register_node()
         self.services.add_listener(lambda *_: self._refresh_hosts())
         self.services.start()
+        self.endpoints.add_listener(lambda *_: self._refresh_hosts())
+        self.endpoints.start()
         items = await self.client.list(PODS)
         for pod in items:
             if self._is_lost(pod):
@@ -196,6 +220,7 @@ class Kubelet:
         self._stopping = True
         await self.pods.stop()
         await self.services.stop()
+        await self.endpoints.stop()
         await asyncio.gather(
             *(w.terminate(min(w.grace_seconds(), 2.0)) for w in list(self.workers.values())),
             return_exceptions=True,
@@ -215,6 +240,9 @@ class Kubelet:
                     if len(parts) == 2 and parts[0].isdigit() and proc_start_time(int(parts[0])) == parts[1]:
                         kill_group(int(parts[0]), signal.SIGKILL)
                 pgids.unlink()
+
+    def allocatable(self) -> dict[str, str]:
+        return {"cpu": str(os.cpu_count() or 1), "memory": "16Gi", "pods": "1000", **self.node_resources}
 
     async def _register_node(self) -> None:
         now = now_time()
@@ -250,8 +278,8 @@ class Kubelet:
                     {"type": "InternalIP", "address": "127.0.0.1"},
                     {"type": "Hostname", "address": self.node_name},
                 ],
-                "capacity": {"cpu": str(os.cpu_count() or 1), "memory": "16Gi", "pods": "1000"},
-                "allocatable": {"cpu": str(os.cpu_count() or 1), "memory": "16Gi", "pods": "1000"},
+                "capacity": self.allocatable(),
+                "allocatable": self.allocatable(),
                 "nodeInfo": {
                     "kubeletVersion": "v1.31.0-katib-py",
                     "operatingSystem": platform.system().lower(),
@@ -287,6 +315,11 @@ class Kubelet:
         meta = pod["metadata"]
         uid = str(meta.get("uid"))
         worker = self.workers.get(uid)
+        if kind == "DELETED" or (pod.get("spec") or {}).get("nodeName"):
+            self._assumed.pop(uid, None)
+        if kind == "DELETED" or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            self._unschedulable.pop(uid, None)
+            self._retry_unschedulable()
         if kind == "DELETED":
             if worker is not None:
                 self._spawn(worker.terminate())
@@ -299,8 +332,9 @@ class Kubelet:
                 self._spawn(self._terminate_and_remove(worker))
             return
         if not (pod.get("spec") or {}).get("nodeName"):
-            if uid not in self._binding and not meta.get("deletionTimestamp"):
+            if uid not in self._binding and not meta.get("deletionTimestamp") and self._fits(pod):
                 self._binding.add(uid)
+                self._assumed[uid] = pod
                 self._spawn(self._bind(pod))
             return
         phase = (pod.get("status") or {}).get("phase")
@@ -318,12 +352,66 @@ class Kubelet:
             self.finished.add(uid)
             self._spawn(self._delete_now(pod))
             return
+        problem = entrypoint_problem(pod, self.node.image_commands)
+        if problem is not None:  # admission: the Pod cannot run here at all
+            self.finished.add(uid)
+            self._spawn(self._reject(pod, REASON_UNKNOWN_ENTRYPOINT, problem))
+            return
         host_network = bool((pod.get("spec") or {}).get("hostNetwork"))
         pod_ip = "127.0.0.1" if host_network else self.ip_pool.allocate()  # hostNetwork: the node's IP
         worker = PodWorker(self.node, pod, pod_ip, self._on_worker_status)
         self.workers[uid] = worker
         worker.start()
         self._status_tasks[uid] = asyncio.create_task(self._status_loop(worker))
+
+    def _fits(self, pod: Obj) -> bool:
+        """The scheduler's filter for extended resources (scheduling.py); an unschedulable Pod
+        gets PodScheduled=False and a FailedScheduling event, and is looked at again when a Pod
+        here ends."""
+        uid = str(pod["metadata"].get("uid"))
+        bound = [p for p in self.pods.items() if (p.get("spec") or {}).get("nodeName") == self.node_name]
+        bound_uids = {p["metadata"].get("uid") for p in bound}
+        bound += [p for u, p in self._assumed.items() if u not in bound_uids and u != uid]
+        message = unschedulable_message(pod, self.allocatable(), bound)
+        if message is None:
+            self._unschedulable.pop(uid, None)
+            return True
+        if self._unschedulable.get(uid) != message:
+            self._unschedulable[uid] = message
+            self._event(pod, "Warning", "FailedScheduling", message, component="default-scheduler")
+            self._spawn(self._mark_unschedulable(pod, message))
+        return False
+
+    async def _reject(self, pod: Obj, reason: str, message: str) -> None:
+        """Fail a Pod the node cannot run, before any container starts (kubelet admission)."""
+        self._event(pod, "Warning", reason, message)
+        meta = pod["metadata"]
+        status = {"status": {"phase": "Failed", "reason": reason, "message": message}}
+        with contextlib.suppress(ApiError):
+            await self.client.patch_status(PODS, meta["name"], status, meta.get("namespace"))
+
+    async def _mark_unschedulable(self, pod: Obj, message: str) -> None:
+        meta = pod["metadata"]
+        condition = {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": UNSCHEDULABLE,
+            "message": message,
+            "lastProbeTime": None,
+            "lastTransitionTime": now_time(),
+        }
+        status = {"status": {"phase": "Pending", "conditions": [condition]}}
+        with contextlib.suppress(ApiError):
+            await self.client.patch_status(PODS, meta["name"], status, meta.get("namespace"))
+
+    def _retry_unschedulable(self) -> None:
+        """A Pod here ended or went: what waited for its resources may fit now."""
+        for uid in list(self._unschedulable):
+            waiting = next((p for p in self.pods.items() if p["metadata"].get("uid") == uid), None)
+            if waiting is None:
+                self._unschedulable.pop(uid, None)
+            else:
+                asyncio.get_running_loop().call_soon(self._on_pod, "MODIFIED", waiting, None)
 
     async def _bind(self, pod: Obj) -> None:
         meta = pod["metadata"]

@@ -39,6 +39,7 @@ from katib_py.kube.rfc3339 import now_time
 from . import status as st
 from .env import env_sources
 from .errors import ContainerConfigError, InvalidPath, VolumeNotReady
+from .images import ImageCommands
 from .launch import LaunchSpec, Mount, Sandbox, exec_spec, launch_spec
 from .logs import LogStore
 from .probes import ProbeLoop
@@ -90,6 +91,7 @@ class NodeConfig:
     event: Callable[[Obj, str, str, str], None] = lambda _pod, _type, _reason, _message: None
     extra_env: dict[str, str] = field(default_factory=dict)
     config_retry: float = 2.0  # seconds between tries while a container's config source is missing
+    image_commands: ImageCommands = field(default_factory=dict)  # image -> entry point (images.py)
 
 
 def proc_start_time(pid: int) -> str | None:
@@ -523,6 +525,7 @@ class PodWorker:
             base_env=self.base_env,
             keep_visible=tuple(HOST_PATHS),
             hide=(str(self.node.data_dir),),
+            image_commands=self.node.image_commands,
         )
 
     async def launch_spec(self, container: Obj) -> LaunchSpec:

@@ -186,6 +186,17 @@ def test_hosts_file_maps_every_service_name() -> None:
     assert "\th" not in text
 
 
+def test_a_headless_service_names_its_ready_endpoints() -> None:
+    headless = {"metadata": {"name": "h", "namespace": "kb"}, "spec": {"clusterIP": "None"}}
+    endpoints = {
+        "metadata": {"name": "h", "namespace": "kb"},
+        "subsets": [{"addresses": [{"ip": "127.1.0.7"}], "notReadyAddresses": [{"ip": "127.1.0.8"}]}],
+    }
+    text = hosts_file_text([headless], "127.1.0.5", "mypod", endpoints=[endpoints])
+    lines = [ln for ln in text.splitlines() if ln.endswith(" h")]
+    assert lines == ["127.1.0.7\th.kb.svc.cluster.local h.kb.svc h.kb h"]
+
+
 def test_ip_pool_never_hands_out_an_address_twice() -> None:
     pool = IpPool()
     a, b = pool.allocate(), pool.allocate()
