@@ -6,6 +6,11 @@
 from the same data dir keeps working kubeconfigs. Pods reach the API server as in a cluster:
 `KUBERNETES_SERVICE_HOST/PORT`, the API server's CA and a ServiceAccount token in
 /var/run/secrets/kubernetes.io/serviceaccount, and a `kubernetes` Service in `default`.
+
+As root on Linux each Pod has its own network namespace on a bridge of this cluster
+(kubelet/netplan.py); the API server then also listens on the bridge's address, which is the
+node's address Pods see (KUBERNETES_SERVICE_HOST, the `kubernetes` Service), and its serving
+certificate names it. `netns=False` keeps Pods in the host's network (as without root).
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from katib_py.kube.resource import ENDPOINTS, SERVICES
 from .apiserver import ApiServer
 from .controllers import ControllerManager
 from .kubelet import Kubelet
+from .kubelet.node import can_isolate
 from .kubelet.logs import LogNotFound
+from .kubelet.network import BridgePodNetwork
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +82,10 @@ class LocalCluster:
         restart_backoff_base: float = 10.0,
         isolate: bool | None = None,
         kubeconfig: Path | None = None,
+        netns: bool | None = None,
     ) -> None:
-        """`kubeconfig`: where to write the admin kubeconfig (default DATA_DIR/kubeconfig)."""
+        """`kubeconfig`: where to write the admin kubeconfig (default DATA_DIR/kubeconfig);
+        `netns`: a network namespace per Pod (default: when isolating, i.e. Linux as root)."""
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="katib-py-cluster-")
@@ -88,6 +97,8 @@ class LocalCluster:
         self.job_backoff_base = job_backoff_base
         self.restart_backoff_base = restart_backoff_base
         self.isolate = isolate
+        self.netns = netns
+        self.network: BridgePodNetwork | None = None
         self._kubeconfig = kubeconfig
         self.server: ApiServer | None = None
         self.client: KubeClient | None = None
@@ -115,8 +126,14 @@ class LocalCluster:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
         token = _load_or_make_token(self.data_dir / "token")
+        isolate = can_isolate() if self.isolate is None else self.isolate
+        if (isolate if self.netns is None else self.netns) and can_isolate():
+            self.network = BridgePodNetwork.for_data_dir(self.data_dir)
         self.server = ApiServer(
-            None if self.in_memory else self.data_dir / "store", port=self.port, token=token
+            None if self.in_memory else self.data_dir / "store",
+            port=self.port,
+            token=token,
+            extra_hosts=(self.network.node_ip,) if self.network is not None else (),
         )
         if not self.in_memory:
             (self.data_dir / "store").mkdir(exist_ok=True)
@@ -141,6 +158,7 @@ class LocalCluster:
             ca_pem=self.server.ca_pem or None,
             isolate=self.isolate,
             backoff_base=self.restart_backoff_base,
+            network=self.network,
         )
         await self.kubelet.start()
         self.server.set_log_provider(_LogProvider(self.kubelet))
@@ -168,7 +186,7 @@ class LocalCluster:
             "metadata": {"name": "kubernetes", "namespace": "default"},
             "subsets": [
                 {
-                    "addresses": [{"ip": self.server.host}],
+                    "addresses": [{"ip": self.network.node_ip if self.network else self.server.host}],
                     "ports": [{"name": "https", "port": self.server.port, "protocol": "TCP"}],
                 }
             ],

@@ -34,6 +34,8 @@ from katib_py.kube.resource import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES
 from katib_py.kube.rfc3339 import now_time
 
 from .logs import LogNotFound, LogStore
+from .netplan import wildcard_conflicts
+from .network import BridgePodNetwork, pod_listeners, session_members
 from .runtime import NodeConfig, PodWorker, kill_group, proc_start_time
 from .volumes import VolumeBuilder
 
@@ -114,7 +116,12 @@ class Kubelet:
         isolate: bool | None = None,
         backoff_base: float = 10.0,
         extra_env: dict[str, str] | None = None,
+        network: BridgePodNetwork | None = None,
+        port_check_interval: float = 0.5,
     ) -> None:
+        """`network`: each Pod in its own network namespace (as root; see LocalCluster), else
+        Pods share the host's network with their own loopback addresses, and a Pod listening on
+        a wildcard address on another Pod's port is failed (checked every `port_check_interval`)."""
         self.client = client
         self.events = EventRecorder(client, "kubelet")
         self.node_name = node_name
@@ -129,7 +136,9 @@ class Kubelet:
         self.pods = Informer(client, PODS)
         self.services = Informer(client, SERVICES)
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.ip_pool = IpPool(pod_network_for(data_dir))
+        self.network = network
+        self.port_check_interval = port_check_interval
+        self.ip_pool = IpPool(network.net.network if network is not None else pod_network_for(data_dir))
         self.workers: dict[str, PodWorker] = {}
         self.finished: set[str] = set()
         self._status_tasks: dict[str, asyncio.Task[None]] = {}
@@ -140,7 +149,7 @@ class Kubelet:
         self.node = NodeConfig(
             node_name=node_name,
             data_dir=data_dir,
-            api_host=api_host,
+            api_host=network.node_ip if network is not None else api_host,
             api_port=api_port,
             ca_pem=ca_pem,
             isolate=self.isolate,
@@ -152,6 +161,7 @@ class Kubelet:
             hosts_content=self._hosts_content,
             event=self._event,
             extra_env=dict(extra_env or {}),
+            network=network,
         )
 
     # -- wiring -------------------------------------------------------------------------------
@@ -182,6 +192,10 @@ class Kubelet:
         for d in ("pods", "logs", "pvcs"):
             (self.data_dir / d).mkdir(parents=True, exist_ok=True)
         self._kill_leftover_processes()
+        if self.network is not None:
+            await self.network.start()
+        else:
+            self._spawn(self._check_ports())
         await self._register_node()
         self.services.add_listener(lambda *_: self._refresh_hosts())
         self.services.start()
@@ -205,6 +219,43 @@ class Kubelet:
         for task in list(self._tasks) + list(self._status_tasks.values()):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.network is not None:
+            await self.network.stop()
+
+    async def _check_ports(self) -> None:
+        """Without Pod namespaces: fail a Pod whose wildcard listener collides with another Pod's port.
+
+        Each container runs in its own session, so a Pod's processes are the members of its
+        containers' sessions; their sockets are matched against /proc/net/tcp{,6}.
+        """
+        while not self._stopping:
+            await asyncio.sleep(self.port_check_interval)
+            workers = [w for w in self.workers.values() if not w.finished and w.failure is None]
+            sessions = {
+                w.uid: {r.proc.pid for r in w.init_runners + w.main_runners if r.proc is not None}
+                for w in workers
+            }
+            if sum(len(s) for s in sessions.values()) < 2:
+                continue
+            try:
+                listeners = await asyncio.to_thread(self._listeners, sessions)
+            except Exception:
+                log.exception("kubelet: cannot read the Pods' sockets")
+                continue
+            by_uid = {w.uid: w for w in workers}
+            for conflict in wildcard_conflicts(listeners, [w.uid for w in workers]):
+                other = by_uid[conflict.other]
+                by_uid[conflict.pod].fail(
+                    "PortConflict", conflict.message(f"{other.namespace}/{other.pod_name}")
+                )
+
+    @staticmethod
+    def _listeners(sessions: dict[str, set[int]]) -> dict[str, set[tuple[str, int]]]:
+        members = session_members({sid for s in sessions.values() for sid in s})
+        return {
+            uid: pod_listeners(pid for sid in sids for pid in members.get(sid, []))
+            for uid, sids in sessions.items()
+        }
 
     def _kill_leftover_processes(self) -> None:
         """Containers of a crashed control plane keep running; kill them before starting anew."""
@@ -247,7 +298,7 @@ class Kubelet:
                     },
                 ],
                 "addresses": [
-                    {"type": "InternalIP", "address": "127.0.0.1"},
+                    {"type": "InternalIP", "address": self.node.node_ip},
                     {"type": "Hostname", "address": self.node_name},
                 ],
                 "capacity": {"cpu": str(os.cpu_count() or 1), "memory": "16Gi", "pods": "1000"},
@@ -319,7 +370,7 @@ class Kubelet:
             self._spawn(self._delete_now(pod))
             return
         host_network = bool((pod.get("spec") or {}).get("hostNetwork"))
-        pod_ip = "127.0.0.1" if host_network else self.ip_pool.allocate()  # hostNetwork: the node's IP
+        pod_ip = self.node.node_ip if host_network else self.ip_pool.allocate()  # hostNetwork: the node's IP
         worker = PodWorker(self.node, pod, pod_ip, self._on_worker_status)
         self.workers[uid] = worker
         worker.start()
@@ -390,7 +441,7 @@ class Kubelet:
         self.workers.pop(worker.uid, None)
         self._status_tasks.pop(worker.uid, None)
         self.finished.add(worker.uid)
-        if worker.pod_ip != "127.0.0.1":
+        if not worker.host_network:
             self.ip_pool.release(worker.pod_ip)
         current = self.pods.cache.get((worker.namespace, worker.pod_name))
         if current is None or current["metadata"].get("uid") != worker.uid:
