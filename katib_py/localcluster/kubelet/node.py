@@ -50,8 +50,14 @@ def can_isolate() -> bool:
 
 
 def hosts_file_text(
-    services: list[Obj], pod_ip: str, hostname: str, extra: dict[str, str] | None = None
+    services: list[Obj],
+    pod_ip: str,
+    hostname: str,
+    extra: dict[str, str] | None = None,
+    namespace: str | None = None,
 ) -> str:
+    """A Pod's /etc/hosts: every Service as name.ns[.svc[.cluster.local]], and by its bare name
+    only in the Pod's own `namespace` (as cluster DNS's search path does; None: everywhere)."""
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
     if pod_ip:
         lines.append(f"{pod_ip}\t{hostname}")
@@ -62,7 +68,8 @@ def hosts_file_text(
         if not ip or ip == "None":
             continue
         name, ns = svc["metadata"]["name"], svc["metadata"].get("namespace", "default")
-        lines.append(f"{ip}\t{name}.{ns}.svc.cluster.local {name}.{ns}.svc {name}.{ns} {name}")
+        short = f" {name}" if namespace is None or ns == namespace else ""
+        lines.append(f"{ip}\t{name}.{ns}.svc.cluster.local {name}.{ns}.svc {name}.{ns}{short}")
     return "\n".join(lines) + "\n"
 
 
@@ -181,7 +188,7 @@ class Kubelet:
             )
 
     def _hosts_content(self, pod_ip: str, hostname: str, namespace: str) -> str:
-        return hosts_file_text(self.services.items(), pod_ip, hostname)
+        return hosts_file_text(self.services.items(), pod_ip, hostname, namespace=namespace)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
