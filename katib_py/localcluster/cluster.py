@@ -83,9 +83,11 @@ class LocalCluster:
         isolate: bool | None = None,
         kubeconfig: Path | None = None,
         netns: bool | None = None,
+        port_check: float = 0.5,
     ) -> None:
         """`kubeconfig`: where to write the admin kubeconfig (default DATA_DIR/kubeconfig);
-        `netns`: a network namespace per Pod (default: when isolating, i.e. Linux as root)."""
+        `netns`: a network namespace per Pod (default: when isolating, i.e. Linux as root);
+        `port_check`: without them, seconds between the kubelet's wildcard-port checks."""
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="katib-py-cluster-")
@@ -98,6 +100,7 @@ class LocalCluster:
         self.restart_backoff_base = restart_backoff_base
         self.isolate = isolate
         self.netns = netns
+        self.port_check = port_check
         self.network: BridgePodNetwork | None = None
         self._kubeconfig = kubeconfig
         self.server: ApiServer | None = None
@@ -159,6 +162,7 @@ class LocalCluster:
             isolate=self.isolate,
             backoff_base=self.restart_backoff_base,
             network=self.network,
+            port_check_interval=self.port_check,
         )
         await self.kubelet.start()
         self.server.set_log_provider(_LogProvider(self.kubelet))

@@ -698,8 +698,12 @@ class PodWorker:
         self.failure = (reason, message)
         self.node.event(self.pod, "Warning", reason, message)
         self.mark_dirty()
-        task = asyncio.create_task(self.terminate(0))
-        self._fail_task = task
+        # Not `terminate()`: that is a deletion, after which the kubelet removes the Pod object.
+        runners = self.main_runners + self.init_runners
+        self._fail_task = asyncio.create_task(self._stop_all(runners))
+
+    async def _stop_all(self, runners: list[ContainerRunner]) -> None:
+        await asyncio.gather(*(r.stop(0) for r in runners))
 
     def _write_kubeconfig(self, sa_dir: Path, token: str) -> None:
         scheme = "https" if self.node.ca_pem else "http"
