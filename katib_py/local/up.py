@@ -70,7 +70,9 @@ def free_port(host: str = "127.0.0.1", avoid: frozenset[int] = frozenset()) -> i
 
 
 def free_loopback_address(port: int) -> str:
-    """A 127.0.x.y address where `port` is free (embedded clusters give Pods 127.X.0.0/16, X >= 1)."""
+    """A 127.0.x.y address where `port` is free (embedded clusters give Pods 127.X.0.0/16, X >= 1).
+
+    RuntimeError when there is none: a process listening on *:port holds it on every address."""
     rng = random.SystemRandom()
     for _ in range(100):
         ip = f"127.0.{rng.randint(1, 255)}.{rng.randint(1, 254)}"
@@ -138,6 +140,7 @@ class Stack:
         self.metrics_port = 0
         self.health_port = 0
         self.db_address = ""
+        self.db_service_port = DB_MANAGER_PORT
         self._stopping = False
         self._logs: list[TextIO] = []
         self._supervisor: asyncio.Task[None] | None = None
@@ -158,14 +161,17 @@ class Stack:
         env[PARENT_ENV] = str(os.getpid())  # they die with this process, even after a kill -9
         env["KATIB_CORE_NAMESPACE"] = "kubeflow"
         env["PYTHONUNBUFFERED"] = "1"
+        if self.db_service_port != DB_MANAGER_PORT:
+            env["KATIB_DB_MANAGER_SERVICE_PORT"] = str(self.db_service_port)
         return env
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, args: list[str], netns: str | None = None) -> subprocess.Popen[bytes]:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         out = open(self.data_dir / "logs" / f"{name}.log", "a")  # noqa: SIM115 - closed in stop()
         self._logs.append(out)
+        enter = ["nsenter", f"--net={netns}", "--"] if netns else []
         proc = subprocess.Popen(
-            [sys.executable, "-m", "katib_py.cli", *args],
+            [*enter, sys.executable, "-m", "katib_py.cli", *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=self.env(),
@@ -205,28 +211,55 @@ class Stack:
             self.data_dir, port=self.api_port, in_memory=self.in_memory, kubeconfig=self.internal_kubeconfig
         )
         await self.cluster.start()
-        db_ip = free_loopback_address(DB_MANAGER_PORT)
-        self.db_address = f"{db_ip}:{DB_MANAGER_PORT}"
+        db_ip, db_port, listen, netns = await self._db_manager_address()
+        self.db_address = f"{db_ip}:{db_port}"
+        self.db_service_port = db_port
         self.db_manager = self._spawn(
             "db-manager",
-            [
-                "db-manager",
-                "--listen",
-                self.db_address,
-                "--db-url",
-                f"sqlite:///{self.data_dir / 'katib.db'}",
-            ],
+            ["db-manager", "--listen", listen, "--db-url", f"sqlite:///{self.data_dir / 'katib.db'}"],
+            netns=netns,
         )
         kube = KubeClient.from_kubeconfig(str(self.internal_kubeconfig))
         try:
-            await install(kube, db_manager_ip=db_ip, katib_config_text=self.katib_config_text)
+            await install(
+                kube,
+                db_manager_ip=db_ip,
+                db_manager_port=db_port,
+                db_manager_service_port=db_port,
+                katib_config_text=self.katib_config_text,
+            )
         finally:
             await kube.close()
-        await wait_for_port(db_ip, DB_MANAGER_PORT, 60, self.db_manager)
+        await wait_for_port(db_ip, db_port, 60, self.db_manager)
         self.webhook_port = free_port()
         await self.start_operator()
         self._supervisor = asyncio.create_task(self._supervise())
         publish(self.internal_kubeconfig, self.kubeconfig)
+
+    async def _db_manager_address(self) -> tuple[str, int, str, str | None]:
+        """Where the db-manager serves: (address, port, --listen, network namespace).
+
+        With Pod namespaces (root) it gets one of its own on the Pod network, like a Pod, and
+        listens on 0.0.0.0:6789 there whatever the host listens on. Otherwise a 127.0.x.y where
+        6789 is free; when a host process holds *:6789 there is none, and it takes another port,
+        which the Service and the operator (KATIB_DB_MANAGER_SERVICE_PORT) then name.
+        """
+        sandbox = await self.cluster.sandbox_network("katib-db-manager")
+        if sandbox is not None:
+            ip, netns = sandbox
+            return ip, DB_MANAGER_PORT, f"0.0.0.0:{DB_MANAGER_PORT}", netns
+        try:
+            ip = free_loopback_address(DB_MANAGER_PORT)
+            return ip, DB_MANAGER_PORT, f"{ip}:{DB_MANAGER_PORT}", None
+        except RuntimeError:
+            ip = "127.0.0.1"
+            port = free_port(ip)
+            log.warning(
+                "port %d is taken on every loopback address: the db-manager serves on %d",
+                DB_MANAGER_PORT,
+                port,
+            )
+            return ip, port, f"{ip}:{port}", None
 
     async def start_operator(self) -> None:
         self.metrics_port = free_port(avoid=frozenset({self.webhook_port}))

@@ -34,9 +34,9 @@ from katib_py.kube.resource import ENDPOINTS, SERVICES
 from .apiserver import ApiServer
 from .controllers import ControllerManager
 from .kubelet import Kubelet
-from .kubelet.node import can_isolate
 from .kubelet.logs import LogNotFound
 from .kubelet.network import BridgePodNetwork
+from .kubelet.node import can_isolate
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +167,15 @@ class LocalCluster:
         await self.kubelet.start()
         self.server.set_log_provider(_LogProvider(self.kubelet))
         await self._publish_api_service()
+
+    async def sandbox_network(self, name: str) -> tuple[str, str] | None:
+        """A network namespace on the Pod network for a process run beside the Pods (`katib-py up`'s
+        db-manager): (its address, the namespace's path), removed when the cluster stops; None
+        without Pod namespaces."""
+        if self.network is None or self.kubelet is None:
+            return None
+        ip = self.kubelet.ip_pool.allocate()
+        return ip, await self.network.add(name, ip)
 
     async def _publish_api_service(self) -> None:
         """The `kubernetes` Service in `default`, whose endpoint is the API server itself."""

@@ -42,7 +42,9 @@ def host_ports(pod: Obj, node_ips: tuple[str, ...]) -> list[HostPort]:
             protocol = str(p.get("protocol") or "TCP")
             ips = (str(p["hostIP"]),) if p.get("hostIP") else node_ips
             for ip in ips:
-                out.append(HostPort(ip, int(host_port), int(p["containerPort"]), protocol, str(c.get("name"))))
+                out.append(
+                    HostPort(ip, int(host_port), int(p["containerPort"]), protocol, str(c.get("name")))
+                )
     return out
 
 

@@ -5,7 +5,8 @@ namespaces, sets up the container's filesystem view, then `exec`s the command. A
 is written to the inherited error pipe (fd in the spec) and the launcher exits 128, which the
 kubelet reports as a StartError, as a container runtime does.
 
-Linux as root: the Pod's network namespace first (`netns`), then (`isolate`) a private mount namespace per container in which every volume is
+Linux as root: the Pod's network namespace first (`netns`), then (`isolate`) a private mount
+namespace per container in which every volume is
 bind-mounted at its real mountPath (and /etc/hosts replaced by the Pod's file); when the Pod
 shares its process namespace the launcher joins the Pod's PID namespace (held by a "pause"
 process, see `--pause`), forks, and mounts a fresh /proc. The node's data directory (admin token,

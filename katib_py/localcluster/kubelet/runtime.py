@@ -674,7 +674,11 @@ class PodWorker:
         network = self.node.network
         if network is not None and not self.host_network:
             self.netns = await network.add(self.uid, self.pod_ip)
-        mappings = [] if self.host_network else host_ports(self.pod, tuple(dict.fromkeys(("127.0.0.1", self.node.node_ip))))
+        mappings = (
+            []
+            if self.host_network
+            else host_ports(self.pod, tuple(dict.fromkeys(("127.0.0.1", self.node.node_ip))))
+        )
         if mappings:
             relay = HostPortRelay(self.pod_ip, mappings)
             await relay.start()

@@ -58,10 +58,12 @@ PROC_NET_TCP = """\
    1: 0500017F:1B58 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 222 1
    2: 0500017F:1B58 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 333 1
 """
-PROC_NET_TCP6 = """\
+_REST = "00000000:00000000 00:00000000 00000000     0        0"
+_ZERO6 = "0" * 32
+PROC_NET_TCP6 = f"""\
   sl  local_address                         remote_address                        st tx_queue
-   0: 00000000000000000000000000000000:1A85 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 444 1
-   1: 0000000000000000FFFF00000500017F:1A85 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 555 1
+   0: {_ZERO6}:1A85 {_ZERO6}:0000 0A {_REST} 444 1
+   1: 0000000000000000FFFF00000500017F:1A85 {_ZERO6}:0000 0A {_REST} 555 1
 """
 
 
@@ -75,10 +77,13 @@ def test_a_younger_wildcard_listener_on_another_pods_port_is_named() -> None:
         {"old": [("0.0.0.0", 6789)], "new": [("0.0.0.0", 6789)], "own": [("127.1.0.9", 6789)]},
         ["old", "new", "own"],
     )
-    assert [(c.pod, c.other, c.address) for c in conflicts] == [("new", "old", "0.0.0.0"), ("own", "old", "127.1.0.9")]
-    assert "listens on 0.0.0.0 port 6789 while Pod ns/old listens on 0.0.0.0 port 6789" in conflicts[0].message(
-        "ns/old"
-    )
+    assert [(c.pod, c.other, c.address) for c in conflicts] == [
+        ("new", "old", "0.0.0.0"),
+        ("own", "old", "127.1.0.9"),
+    ]
+    assert "listens on 0.0.0.0 port 6789 while Pod ns/old listens on 0.0.0.0 port 6789" in conflicts[
+        0
+    ].message("ns/old")
     assert "status.podIP" in conflicts[0].message("ns/old")
 
 

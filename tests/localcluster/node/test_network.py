@@ -109,7 +109,9 @@ def test_a_pod_reaches_the_api_server_and_a_service_by_name(local_cluster: Any, 
     )
     ready_ip(namespace, "backend")
     wait_for(
-        lambda: (get_json("-n", namespace, "svc/backend").get("spec") or {}).get("clusterIP") not in (None, "")
+        lambda: (
+            (get_json("-n", namespace, "svc/backend").get("spec") or {}).get("clusterIP") not in (None, "")
+        )
     )
     client = textwrap.dedent(
         f"""
@@ -163,7 +165,9 @@ def test_host_port_forwards_to_the_pod_and_a_taken_one_fails_the_pod(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        apply(namespace, server_pod("clash", container={"ports": [{"containerPort": 7000, "hostPort": port}]}))
+        apply(
+            namespace, server_pod("clash", container={"ports": [{"containerPort": 7000, "hostPort": port}]})
+        )
         obj = wait_phase(namespace, "clash", ("Failed",))
     assert obj["status"]["reason"] == "HostPortConflict"
     assert f"host port 127.0.0.1:{port}/TCP is not free" in obj["status"]["message"]

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,8 +104,8 @@ def test_pods_share_the_hosts_network_without_namespaces(shared: Any) -> None:
     assert cluster.network is None and cluster.kubelet.isolate, "mount namespaces yes, network namespaces no"
 
 
-def test_a_second_wildcard_listener_on_a_pods_port_fails_with_an_event(shared: Any, tmp_path: Path) -> None:
-    cluster, env = shared
+def test_a_second_wildcard_listener_on_a_pods_port_fails_with_an_event(shared: Any) -> None:
+    _cluster, env = shared
     port = free_port()
     server(env, "first", "0.0.0.0", port)
     first_ip = ready_ip(env, "first")
@@ -114,8 +113,13 @@ def test_a_second_wildcard_listener_on_a_pods_port_fails_with_an_event(shared: A
 
     st = wait_for(lambda: (s := status(env, "second")).get("phase") == "Failed" and s, timeout=60)
     assert st["reason"] == "PortConflict"
-    assert f"listens on 0.0.0.0 port {port} while Pod default/first listens on 0.0.0.0 port {port}" in st["message"]
-    events = json.loads(kubectl(env, "get", "events", "--field-selector", "involvedObject.name=second", "-o", "json"))
+    assert (
+        f"listens on 0.0.0.0 port {port} while Pod default/first listens on 0.0.0.0 port {port}"
+        in st["message"]
+    )
+    events = json.loads(
+        kubectl(env, "get", "events", "--field-selector", "involvedObject.name=second", "-o", "json")
+    )
     warning = [e for e in events["items"] if e["reason"] == "PortConflict"]
     assert warning and warning[0]["type"] == "Warning" and "status.podIP" in warning[0]["message"]
     # The older Pod keeps its port and every connection: the younger one's processes are gone.
