@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "operator": (["--trials", "30"], []),
     "nas": (["--quick"], []),
     "multiobjective": (["--seeds", "3", "--dims", "6"], []),
+    "pod_network": (["--pods", "20"], ["--pods", "100"]),
 }
 
 

@@ -56,6 +56,12 @@ def register(subparsers: Any) -> None:
         help="run the operator with leader election (to try several replicas: start more `katib-py operator "
         "--leader-elect --no-webhooks` with this KUBECONFIG)",
     )
+    parser.add_argument(
+        "--no-pod-netns",
+        dest="pod_netns",
+        action="store_false",
+        help="run Pods on the host's network (each on its own loopback address) even as root",
+    )
     parser.set_defaults(func=run, log_default="WARNING")
 
 
@@ -127,8 +133,11 @@ class Stack:
         in_memory: bool = False,
         katib_config_text: str | None = None,
         leader_elect: bool = False,
+        pod_netns: bool | None = None,
     ) -> None:
+        """`pod_netns`: a network namespace per Pod (None: as root on Linux; see LocalCluster)."""
         self.data_dir = data_dir.resolve()
+        self.pod_netns = pod_netns
         self.katib_config_text = katib_config_text
         self.leader_elect = leader_elect
         self.api_port = api_port
@@ -208,7 +217,11 @@ class Stack:
         self.kubeconfig.unlink(missing_ok=True)  # a previous run's: not to be used before we serve
         self.internal_kubeconfig.parent.mkdir(mode=0o700, exist_ok=True)
         self.cluster = LocalCluster(
-            self.data_dir, port=self.api_port, in_memory=self.in_memory, kubeconfig=self.internal_kubeconfig
+            self.data_dir,
+            port=self.api_port,
+            in_memory=self.in_memory,
+            kubeconfig=self.internal_kubeconfig,
+            netns=self.pod_netns,
         )
         await self.cluster.start()
         db_ip, db_port, listen, netns = await self._db_manager_address()
@@ -329,6 +342,7 @@ def run(args: argparse.Namespace) -> int:
             in_memory=args.in_memory,
             katib_config_text=config_text,
             leader_elect=args.leader_elect,
+            pod_netns=None if args.pod_netns else False,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -92,7 +92,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, plugin_site: Path, foreign_a
         host_process.bind(("0.0.0.0", 6789))
         host_process.listen()
         running = start_stack(tmp_path_factory.mktemp("katib-up-plugins"), configure=configure)
-    script = running.data_dir / "report.sh"
+    script = tmp_path_factory.mktemp("halton-trials") / "report.sh"  # not in the data dir: Pods don't see it
     script.write_text(f"sleep {STARTUP_SECONDS}\necho accuracy=0.5 loss=0.5\n")
     try:
         for doc in [

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from katib_py.kube.meta import Obj
 
@@ -86,7 +88,9 @@ class HostPortRelay:
                 ) from exc
             self._servers.append(server)
 
-    def _handler(self, port: int):  # type: ignore[no-untyped-def]
+    def _handler(
+        self, port: int
+    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             task = asyncio.current_task()
             assert task is not None

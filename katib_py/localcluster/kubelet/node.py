@@ -1,7 +1,10 @@
 """The kubelet (and scheduler) of the single node "local".
 
 It registers the Node, binds unscheduled Pods to itself, gives each Pod a loopback address from
-its Pod network (a random 127.X.0.0/16), runs it with a `PodWorker`, writes Pod status through
+its Pod network (as root the bridge network's 127.X.Y.0/20, each Pod in its own network
+namespace, see network.py; otherwise a random 127.X.0.0/16 on the host's network, where
+`_check_ports` fails a Pod whose wildcard listener collides with another Pod's port), runs it
+with a `PodWorker`, writes Pod status through
 the API, keeps every Pod's /etc/hosts in step with Services, finishes graceful deletions
 (delete with grace 0 once the containers are gone), and serves `pods/log` from the files the
 containers write.
