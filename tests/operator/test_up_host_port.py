@@ -25,7 +25,7 @@ def test_up_without_pod_namespaces_moves_the_db_manager_off_a_taken_6789(tmp_pat
         host_process.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         host_process.bind(("0.0.0.0", 6789))
         host_process.listen()
-        stack = start_stack(tmp_path / "up", "--no-pod-netns")
+        stack = start_stack(tmp_path, "--no-pod-netns")
     try:
         service = stack.get("service", "katib-db-manager", "kubeflow")
         endpoints = stack.get("endpoints", "katib-db-manager", "kubeflow")
@@ -34,7 +34,7 @@ def test_up_without_pod_namespaces_moves_the_db_manager_off_a_taken_6789(tmp_pat
         assert port != 6789
         assert endpoints["subsets"][0]["ports"][0]["port"] == port
         assert "the db-manager serves on" in (stack.data_dir / "up.log").read_text()
-        script = tmp_path / "report.sh"
+        script = stack.gates / "report.sh"  # beside the data dir, which Pods do not see
         script.write_text(f"sleep {STARTUP_SECONDS}\necho accuracy=$1\n")
         stack.apply(_experiment("moved-db", ["/bin/sh", str(script), "${trialParameters.x}"], X_PARAMETER))
         exp = stack.wait_finished("moved-db", timeout=240)
