@@ -673,7 +673,13 @@ class PodWorker:
         """The Pod's network namespace (as root) and its hostPort relays."""
         network = self.node.network
         if network is not None and not self.host_network:
-            self.netns = await network.add(self.uid, self.pod_ip)
+            try:
+                self.netns = await network.add(self.uid, self.pod_ip)
+            except Exception as exc:  # as a kubelet whose CNI plugin fails: an event that says why
+                message = f"Failed to create pod sandbox: {exc}"
+                self.failure = ("FailedCreatePodSandBox", message)
+                self.node.event(self.pod, "Warning", "FailedCreatePodSandBox", message)
+                raise
         mappings = (
             []
             if self.host_network
