@@ -1,11 +1,12 @@
 """The Pod network: a network namespace per Pod as root, shared host ports otherwise.
 
 `BridgePodNetwork` (Linux as root) makes the bridge and each Pod's namespace and veth with
-iproute2's `ip -batch` (two short processes per Pod; pyroute2 would save them but its 0.9 API is
-being rewritten around asyncio and needs the same namespace dance for the sysctl, so the
-stable `ip` tool is used, from the `iproute2` Debian package). The addressing and why it keeps
-127.0.0.1 services working is in netplan.py. `route_localnet` is a sysctl, not netlink: it is
-written from a short-lived thread that has joined the Pod's namespace.
+iproute2's `ip -batch` (two short processes per Pod, about 40 ms with the removal; see
+bench/pod_network_bench.py). pyroute2 would save the processes but not the rest: it is one more
+dependency (its 0.9 series reworked the API around asyncio), and `route_localnet` is a sysctl,
+not netlink, which it cannot set inside a namespace either. That sysctl is written from a
+short-lived thread that has joined the Pod's namespace. The addressing, and why it keeps
+127.0.0.1 services working, is in netplan.py.
 
 Leftovers: every cluster writes `/run/katib-py/net/<prefix>` (`pid starttime`) before it makes
 anything; at start, the links and namespaces of every record whose process is gone are
