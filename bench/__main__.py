@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "nas": (["--quick"], []),
     "multiobjective": (["--seeds", "3", "--dims", "6"], []),
     "figures": (["--trials", "500"], ["--trials", "1000,5000"]),
+    "pod_network": (["--pods", "20"], ["--pods", "100"]),
 }
 
 

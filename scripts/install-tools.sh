@@ -56,4 +56,14 @@ if ! hadolint_ok; then
     hadolint_ok || { echo "install-tools: hadolint is not ${HADOLINT_VERSION}" >&2; exit 1; }
 fi
 
+# The embedded kubelet's Pod networks (as root): iproute2's `ip` makes the bridge, veths and
+# namespaces; util-linux's `nsenter` starts `katib-py up`'s db-manager in its namespace.
+if ! command -v ip >/dev/null || ! command -v nsenter >/dev/null; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 util-linux
+    else
+        echo "install-tools: install iproute2 and util-linux (ip, nsenter) for Pod network namespaces" >&2
+    fi
+fi
+
 echo "install-tools: $("$BIN/helm" version --short), hadolint $("$BIN/hadolint" --version | awk '{print $NF}')"

@@ -57,11 +57,15 @@ async def install(
     *,
     db_manager_ip: str,
     db_manager_port: int = DB_MANAGER_PORT,
+    db_manager_service_port: int = DB_MANAGER_PORT,
     core_namespace: str = "kubeflow",
     katib_config_text: str | None = None,
     trial_namespaces: tuple[str, ...] = ("default",),
 ) -> None:
-    """Everything but the processes: CRDs, namespace, katib-config, db-manager Service + Endpoints."""
+    """Everything but the processes: CRDs, namespace, katib-config, db-manager Service + Endpoints.
+
+    `db_manager_service_port`: the Service's port (Katib's 6789 unless the host holds it; the
+    operator is then told with KATIB_DB_MANAGER_SERVICE_PORT)."""
     await install_crds(kube)
     await kube.create_if_absent(
         NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": core_namespace}}
@@ -73,17 +77,17 @@ async def install(
         "data": {"katib-config.yaml": katib_config_text or default_config_text()},
     }
     await apply(kube, CONFIGMAPS, config, core_namespace)
+    ports = [
+        {"name": "api", "port": db_manager_service_port, "targetPort": db_manager_port, "protocol": "TCP"}
+    ]
     service = {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": DB_MANAGER_SERVICE, "namespace": core_namespace},
-        "spec": {
-            "ports": [
-                {"name": "api", "port": DB_MANAGER_PORT, "targetPort": db_manager_port, "protocol": "TCP"}
-            ]
-        },
+        "spec": {"ports": ports},
     }
-    await kube.create_if_absent(SERVICES, service, core_namespace)
+    if await kube.create_if_absent(SERVICES, service, core_namespace) is None:  # kept from a previous run
+        await kube.patch(SERVICES, DB_MANAGER_SERVICE, {"spec": {"ports": ports}}, core_namespace)
     endpoints = {
         "apiVersion": "v1",
         "kind": "Endpoints",

@@ -94,6 +94,12 @@ def register(subparsers: Any) -> None:
         'e.g. my/trainer="python3 /src/train.py"; Katib\'s suggestion and collector images are mapped '
         "to katib-py's services by default",
     )
+    parser.add_argument(
+        "--no-pod-netns",
+        dest="pod_netns",
+        action="store_false",
+        help="run Pods on the host's network (each on its own loopback address) even as root",
+    )
     parser.set_defaults(func=run, log_default="WARNING")
 
 
@@ -108,7 +114,9 @@ def free_port(host: str = "127.0.0.1", avoid: frozenset[int] = frozenset()) -> i
 
 
 def free_loopback_address(port: int) -> str:
-    """A 127.0.x.y address where `port` is free (embedded clusters give Pods 127.X.0.0/16, X >= 1)."""
+    """A 127.0.x.y address where `port` is free (embedded clusters give Pods 127.X.0.0/16, X >= 1).
+
+    RuntimeError when there is none: a process listening on *:port holds it on every address."""
     rng = random.SystemRandom()
     for _ in range(100):
         ip = f"127.0.{rng.randint(1, 255)}.{rng.randint(1, 254)}"
@@ -165,10 +173,13 @@ class Stack:
         leader_elect: bool = False,
         node_resources: dict[str, str] | None = None,
         image_commands: dict[str, tuple[str, ...]] | None = None,
+        pod_netns: bool | None = None,
     ) -> None:
+        """`pod_netns`: a network namespace per Pod (None: as root on Linux; see LocalCluster)."""
         self.data_dir = data_dir.resolve()
         self.node_resources = dict(node_resources or {})
         self.image_commands = {**KATIB_IMAGE_COMMANDS, **(image_commands or {})}
+        self.pod_netns = pod_netns
         self.katib_config_text = katib_config_text
         self.leader_elect = leader_elect
         self.api_port = api_port
@@ -180,6 +191,7 @@ class Stack:
         self.metrics_port = 0
         self.health_port = 0
         self.db_address = ""
+        self.db_service_port = DB_MANAGER_PORT
         self._stopping = False
         self._logs: list[TextIO] = []
         self._supervisor: asyncio.Task[None] | None = None
@@ -200,14 +212,17 @@ class Stack:
         env[PARENT_ENV] = str(os.getpid())  # they die with this process, even after a kill -9
         env["KATIB_CORE_NAMESPACE"] = "kubeflow"
         env["PYTHONUNBUFFERED"] = "1"
+        if self.db_service_port != DB_MANAGER_PORT:
+            env["KATIB_DB_MANAGER_SERVICE_PORT"] = str(self.db_service_port)
         return env
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, args: list[str], netns: str | None = None) -> subprocess.Popen[bytes]:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         out = open(self.data_dir / "logs" / f"{name}.log", "a")  # noqa: SIM115 - closed in stop()
         self._logs.append(out)
+        enter = ["nsenter", f"--net={netns}", "--"] if netns else []
         proc = subprocess.Popen(
-            [sys.executable, "-m", "katib_py.cli", *args],
+            [*enter, sys.executable, "-m", "katib_py.cli", *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=self.env(),
@@ -250,30 +265,58 @@ class Stack:
             kubeconfig=self.internal_kubeconfig,
             node_resources=self.node_resources,
             image_commands=self.image_commands,
+            netns=self.pod_netns,
         )
         await self.cluster.start()
-        db_ip = free_loopback_address(DB_MANAGER_PORT)
-        self.db_address = f"{db_ip}:{DB_MANAGER_PORT}"
+        db_ip, db_port, listen, netns = await self._db_manager_address()
+        self.db_address = f"{db_ip}:{db_port}"
+        self.db_service_port = db_port
         self.db_manager = self._spawn(
             "db-manager",
-            [
-                "db-manager",
-                "--listen",
-                self.db_address,
-                "--db-url",
-                f"sqlite:///{self.data_dir / 'katib.db'}",
-            ],
+            ["db-manager", "--listen", listen, "--db-url", f"sqlite:///{self.data_dir / 'katib.db'}"],
+            netns=netns,
         )
         kube = KubeClient.from_kubeconfig(str(self.internal_kubeconfig))
         try:
-            await install(kube, db_manager_ip=db_ip, katib_config_text=self.katib_config_text)
+            await install(
+                kube,
+                db_manager_ip=db_ip,
+                db_manager_port=db_port,
+                db_manager_service_port=db_port,
+                katib_config_text=self.katib_config_text,
+            )
         finally:
             await kube.close()
-        await wait_for_port(db_ip, DB_MANAGER_PORT, 60, self.db_manager)
+        await wait_for_port(db_ip, db_port, 60, self.db_manager)
         self.webhook_port = free_port()
         await self.start_operator()
         self._supervisor = asyncio.create_task(self._supervise())
         publish(self.internal_kubeconfig, self.kubeconfig)
+
+    async def _db_manager_address(self) -> tuple[str, int, str, str | None]:
+        """Where the db-manager serves: (address, port, --listen, network namespace).
+
+        With Pod namespaces (root) it gets one of its own on the Pod network, like a Pod, and
+        listens on 0.0.0.0:6789 there whatever the host listens on. Otherwise a 127.0.x.y where
+        6789 is free; when a host process holds *:6789 there is none, and it takes another port,
+        which the Service and the operator (KATIB_DB_MANAGER_SERVICE_PORT) then name.
+        """
+        sandbox = await self.cluster.sandbox_network("katib-db-manager")
+        if sandbox is not None:
+            ip, netns = sandbox
+            return ip, DB_MANAGER_PORT, f"0.0.0.0:{DB_MANAGER_PORT}", netns
+        try:
+            ip = free_loopback_address(DB_MANAGER_PORT)
+            return ip, DB_MANAGER_PORT, f"{ip}:{DB_MANAGER_PORT}", None
+        except RuntimeError:
+            ip = "127.0.0.1"
+            port = free_port(ip)
+            log.warning(
+                "port %d is taken on every loopback address: the db-manager serves on %d",
+                DB_MANAGER_PORT,
+                port,
+            )
+            return ip, port, f"{ip}:{port}", None
 
     async def start_operator(self) -> None:
         self.metrics_port = free_port(avoid=frozenset({self.webhook_port}))
@@ -355,6 +398,7 @@ def run(args: argparse.Namespace) -> int:
             leader_elect=args.leader_elect,
             node_resources=node_resources,
             image_commands=image_commands,
+            pod_netns=None if args.pod_netns else False,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -6,6 +6,11 @@
 from the same data dir keeps working kubeconfigs. Pods reach the API server as in a cluster:
 `KUBERNETES_SERVICE_HOST/PORT`, the API server's CA and a ServiceAccount token in
 /var/run/secrets/kubernetes.io/serviceaccount, and a `kubernetes` Service in `default`.
+
+As root on Linux each Pod has its own network namespace on a bridge of this cluster
+(kubelet/netplan.py); the API server then also listens on the bridge's address, which is the
+node's address Pods see (KUBERNETES_SERVICE_HOST, the `kubernetes` Service), and its serving
+certificate names it. `netns=False` keeps Pods in the host's network (as without root).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from .apiserver import ApiServer
 from .controllers import ControllerManager
 from .kubelet import Kubelet
 from .kubelet.logs import LogNotFound
+from .kubelet.network import BridgePodNetwork
+from .kubelet.node import can_isolate
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +84,14 @@ class LocalCluster:
         kubeconfig: Path | None = None,
         node_resources: dict[str, str] | None = None,
         image_commands: dict[str, tuple[str, ...]] | None = None,
+        netns: bool | None = None,
+        port_check: float = 0.5,
     ) -> None:
         """`kubeconfig`: where to write the admin kubeconfig (default DATA_DIR/kubeconfig);
         `node_resources`: extended resources the node advertises (kubelet/scheduling.py);
-        `image_commands`: image -> entry point for containers without a command (kubelet/images.py)."""
+        `image_commands`: image -> entry point for containers without a command (kubelet/images.py);
+        `netns`: a network namespace per Pod (default: when isolating, i.e. Linux as root);
+        `port_check`: without them, seconds between the kubelet's wildcard-port checks."""
         self.node_resources = dict(node_resources or {})
         self.image_commands = dict(image_commands or {})
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -94,6 +105,9 @@ class LocalCluster:
         self.job_backoff_base = job_backoff_base
         self.restart_backoff_base = restart_backoff_base
         self.isolate = isolate
+        self.netns = netns
+        self.port_check = port_check
+        self.network: BridgePodNetwork | None = None
         self._kubeconfig = kubeconfig
         self.server: ApiServer | None = None
         self.client: KubeClient | None = None
@@ -121,8 +135,14 @@ class LocalCluster:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
         token = _load_or_make_token(self.data_dir / "token")
+        isolate = can_isolate() if self.isolate is None else self.isolate
+        if (isolate if self.netns is None else self.netns) and can_isolate():
+            self.network = BridgePodNetwork.for_data_dir(self.data_dir)
         self.server = ApiServer(
-            None if self.in_memory else self.data_dir / "store", port=self.port, token=token
+            None if self.in_memory else self.data_dir / "store",
+            port=self.port,
+            token=token,
+            extra_hosts=(self.network.node_ip,) if self.network is not None else (),
         )
         if not self.in_memory:
             (self.data_dir / "store").mkdir(exist_ok=True)
@@ -149,10 +169,21 @@ class LocalCluster:
             backoff_base=self.restart_backoff_base,
             node_resources=self.node_resources,
             image_commands=self.image_commands,
+            network=self.network,
+            port_check_interval=self.port_check,
         )
         await self.kubelet.start()
         self.server.set_log_provider(_LogProvider(self.kubelet))
         await self._publish_api_service()
+
+    async def sandbox_network(self, name: str) -> tuple[str, str] | None:
+        """A network namespace on the Pod network for a process run beside the Pods (`katib-py up`'s
+        db-manager): (its address, the namespace's path), removed when the cluster stops; None
+        without Pod namespaces."""
+        if self.network is None or self.kubelet is None:
+            return None
+        ip = self.kubelet.ip_pool.allocate()
+        return ip, await self.network.add(name, ip)
 
     async def _publish_api_service(self) -> None:
         """The `kubernetes` Service in `default`, whose endpoint is the API server itself."""
@@ -176,7 +207,7 @@ class LocalCluster:
             "metadata": {"name": "kubernetes", "namespace": "default"},
             "subsets": [
                 {
-                    "addresses": [{"ip": self.server.host}],
+                    "addresses": [{"ip": self.network.node_ip if self.network else self.server.host}],
                     "ports": [{"name": "https", "port": self.server.port, "protocol": "TCP"}],
                 }
             ],

@@ -38,10 +38,12 @@ def chart_cluster() -> Iterator[LocalCluster]:
     Like katib_py.localcluster.pytest_plugin's fixture, except for the directory: the chart mounts an
     emptyDir at /tmp (the root filesystem is read-only), and the embedded kubelet bind-mounts Pod
     files (ServiceAccount token, /etc/hosts) from its data directory after that, so a data
-    directory under /tmp would be hidden by the Pod's own /tmp.
+    directory under /tmp would be hidden by the Pod's own /tmp. Pods stay on the host's network
+    (`netns=False`): the db-manager Pod reaches the host's MariaDB, which listens on 127.0.0.1 only
+    (in a Pod's own network namespace 127.0.0.1 is the Pod's, as on a node).
     """
     data_dir = Path(tempfile.mkdtemp(prefix="katib-py-chart-e2e-", dir="/var/tmp"))
-    cluster = LocalCluster(data_dir, port=0, job_backoff_base=0.5, restart_backoff_base=0.5)
+    cluster = LocalCluster(data_dir, port=0, job_backoff_base=0.5, restart_backoff_base=0.5, netns=False)
     cluster.start_in_thread()
     try:
         yield cluster

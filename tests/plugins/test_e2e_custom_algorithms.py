@@ -7,11 +7,17 @@ images are). Their example Experiments are applied as shipped and run to Succeed
 settings only the services know to be wrong are admitted (admission has no table for these
 algorithms) and fail at the service's ValidateAlgorithmSettings, as in Katib.
 
-All four run side by side on one stack; each test waits for its own.
+All four run side by side on one stack; each test waits for its own. Two more halton Experiments
+with parameters of their own run beside the first: three copies of the foreign service on
+0.0.0.0:6789 at once, each in its Pod's network namespace, each Experiment receiving only its own
+assignments. The stack starts while a host process listens on *:6789 (the db-manager then serves
+in a network namespace of its own).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ..operator.operator_e2e import Stack, condition, start_stack, stop_stack
+from ..operator.operator_e2e import STARTUP_SECONDS, Stack, _experiment, condition, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +38,34 @@ LEVEL = "coordinate-search.katib-py.io/level"
 def load(path: Path) -> dict[str, Any]:
     doc: dict[str, Any] = yaml.safe_load(path.read_text())
     return doc
+
+
+# Halton Experiments beside the example's, each with parameters no other one has: a suggestion
+# reply reaching the wrong Experiment would name parameters it does not have.
+OWN_PARAMETERS = {
+    "halton-b": [
+        {"name": "b1", "parameterType": "double", "feasibleSpace": {"min": "0", "max": "1"}},
+    ],
+    "halton-c": [
+        {"name": "c1", "parameterType": "int", "feasibleSpace": {"min": "1", "max": "9"}},
+        {"name": "c2", "parameterType": "categorical", "feasibleSpace": {"list": ["u", "v"]}},
+    ],
+}
+
+
+def halton_experiment(name: str, script: Path, start_index: int) -> dict[str, Any]:
+    parameters = OWN_PARAMETERS[name]
+    command = ["/bin/sh", str(script), *(f"${{trialParameters.{p['name']}}}" for p in parameters)]
+    return _experiment(
+        name,
+        command,
+        parameters,
+        algorithm={
+            "algorithmName": "halton",
+            "algorithmSettings": [{"name": "start_index", "value": str(start_index)}],
+        },
+        maxTrialCount=4,
+    )
 
 
 def invalid(path: Path, name: str, settings: list[dict[str, str]]) -> dict[str, Any]:
@@ -51,9 +85,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory, plugin_site: Path, foreign_a
         foreign["workingDir"] = str(foreign_app)  # what the image has in /app
         config["runtime"]["suggestions"] += [plugin, foreign]
 
-    running = start_stack(tmp_path_factory.mktemp("katib-up-plugins"), configure=configure)
+    # Another host process on *:6789 (gRPC's SO_REUSEPORT, so that other stacks on this machine keep
+    # theirs), held while the stack starts: before, `katib-py up` found no address for its db-manager.
+    with socket.socket() as host_process:
+        host_process.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        host_process.bind(("0.0.0.0", 6789))
+        host_process.listen()
+        running = start_stack(tmp_path_factory.mktemp("katib-up-plugins"), configure=configure)
+    script = tmp_path_factory.mktemp("halton-trials") / "report.sh"  # not in the data dir: Pods don't see it
+    script.write_text(f"sleep {STARTUP_SECONDS}\necho accuracy=0.5 loss=0.5\n")
     try:
         for doc in [
+            halton_experiment("halton-b", script, 3),
+            halton_experiment("halton-c", script, 11),
             load(PLUGIN / "experiment.yaml"),
             load(FOREIGN / "experiment.yaml"),
             invalid(
@@ -132,3 +176,30 @@ def test_settings_are_checked_by_the_service(stack: Stack, name: str, message: s
     suggestion_failed = condition(suggestion, "Failed")
     assert suggestion_failed is not None and suggestion_failed["message"] == message
     assert stack.trials(name) == []
+
+
+def test_the_db_manager_serves_katibs_port_while_the_host_holds_it(stack: Stack) -> None:
+    """As root the db-manager has a network namespace of its own on the Pod network."""
+    endpoints = stack.get("endpoints", "katib-db-manager", "kubeflow")
+    assert endpoints is not None
+    [subset] = endpoints["subsets"]
+    ip = ipaddress.ip_address(subset["addresses"][0]["ip"])
+    assert subset["ports"][0]["port"] == 6789
+    assert ip.is_loopback and ip.packed[2] >= 128, f"{ip} is not on the Pod network"
+    with socket.create_connection((str(ip), 6789), timeout=5):
+        pass
+
+
+@pytest.mark.parametrize("name", ["halton-b", "halton-c"])
+def test_three_copies_of_a_service_on_one_port_each_serve_their_own_experiment(
+    stack: Stack, name: str
+) -> None:
+    exp = stack.wait_finished(name, timeout=300)
+    done = condition(exp, "Succeeded")
+    assert done is not None, f"{name} did not succeed: {exp['status']}"
+    trials = stack.trials(name)
+    assert len(trials) == 4
+    own = {p["name"] for p in OWN_PARAMETERS[name]}
+    assert all(set(assignment(t)) == own for t in trials), [assignment(t) for t in trials]
+    # The first Experiment, served at the same time, got its own points too.
+    assert succeeded_trials(stack, "halton")

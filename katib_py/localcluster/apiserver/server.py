@@ -58,9 +58,14 @@ class ApiServer:
         watch_history_bytes: int = DEFAULT_HISTORY_BYTES,
         bookmark_interval: float = 60.0,
         watch_timeout: float = 1800.0,
+        extra_hosts: tuple[str, ...] = (),
     ) -> None:
-        if not _is_loopback(host):
-            raise ValueError(f"the API server listens on loopback addresses only, not {host!r}")
+        """`extra_hosts`: more loopback addresses to listen on (the Pod network's gateway), named
+        in the serving certificate too."""
+        for h in (host, *extra_hosts):
+            if not _is_loopback(h):
+                raise ValueError(f"the API server listens on loopback addresses only, not {h!r}")
+        self.extra_hosts = extra_hosts
         self.data_dir = data_dir
         self.host = host
         self.port = port
@@ -96,10 +101,10 @@ class ApiServer:
         if not self.tls:
             return None
         stored = [self.store.get_meta(k) for k in ("tls_ca", "tls_cert", "tls_key")]
-        if all(stored):
+        if all(stored) and tls.names_ips(str(stored[1]).encode(), self.extra_hosts):
             material = tls.TlsMaterial(*(str(v).encode() for v in stored))
-        else:
-            material = tls.generate()
+        else:  # new, or made before this address was served: a new CA (kubeconfigs are rewritten)
+            material = tls.generate(list(self.extra_hosts))
             for k, v in zip(
                 ("tls_ca", "tls_cert", "tls_key"),
                 (material.ca_pem, material.cert_pem, material.key_pem),
@@ -159,6 +164,8 @@ class ApiServer:
         sockets = getattr(server, "sockets", None) or []
         if sockets:
             self.port = sockets[0].getsockname()[1]
+        for extra in self.extra_hosts:
+            await web.TCPSite(self._runner, extra, self.port, ssl_context=ssl_ctx).start()
 
     async def stop(self) -> None:
         self.hub.close_all()

@@ -55,6 +55,17 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
+def names_ips(cert_pem: bytes, ips: tuple[str, ...]) -> bool:
+    """Whether the certificate's subjectAltName holds every one of `ips`."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return not ips
+    have = {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+    return all(ip in have for ip in ips)
+
+
 def generate(extra_ips: list[str] | None = None, extra_names: list[str] | None = None) -> TlsMaterial:
     now = datetime.datetime.now(datetime.UTC)
     ca_key = _key()

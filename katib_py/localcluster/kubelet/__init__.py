@@ -10,11 +10,19 @@ How a Pod maps onto the host (the decisions, in one place):
   $PATH` message.
 - Scheduling: the node advertises extended resources; a Pod that asks for more than is left
   stays Pending and unbound with PodScheduled=False and a FailedScheduling event (scheduling.py).
-- Network: each Pod gets its own loopback address from the cluster's 127.X.0.0/16 (status.podIP;
-  X random per data dir); there is no network namespace, so a process must bind its Pod IP
-  (e.g. via `status.podIP`) for two Pods to share a port. Services resolve through a per-Pod
-  /etc/hosts (name, name.ns, name.ns.svc, name.ns.svc.cluster.local -> clusterIP), rewritten in
-  place when Services change.
+- Network: each Pod gets its own address inside 127.0.0.0/8 (status.podIP). Linux as root:
+  its own network namespace (own `lo` and ports) on a veth to the cluster's bridge, the address
+  from the cluster's 127.X.Y.0/20, routed with route_localnet=1 (netplan.py decides the names,
+  addresses and `ip` commands; network.py runs them and removes what a SIGKILLed cluster left);
+  the node's address as Pods see it is the bridge's (hostIP, KUBERNETES_SERVICE_HOST).
+  hostNetwork Pods stay in the host's namespace with the node's address. TCP hostPorts are
+  relayed from the node's addresses to the Pod (hostports.py). Without root: no network
+  namespace, an address from the cluster's 127.X.0.0/16 (X random per data dir), so a process
+  must bind its Pod IP for two Pods to share a port; a Pod whose wildcard listener collides
+  with another live Pod's port is failed (reason PortConflict, node.py `_check_ports`).
+  Services resolve through a per-Pod /etc/hosts (name.ns, name.ns.svc,
+  name.ns.svc.cluster.local -> clusterIP, and the bare name in the Pod's own namespace),
+  rewritten in place when Services change.
 - Linux as root: every container gets a private mount namespace in which volumes, the Pod's
   /etc/hosts, the ServiceAccount directory (/var/run/secrets/kubernetes.io/serviceaccount:
   token, namespace, ca.crt) and the termination-message file are bind-mounted at their real

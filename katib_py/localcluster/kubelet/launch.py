@@ -61,6 +61,7 @@ class Sandbox:
     keep_visible: tuple[str, ...] = ()  # host paths a volume must not hide (the Python install)
     hide: tuple[str, ...] = ()  # host directories no container may see (the node's data directory)
     image_commands: ImageCommands = field(default_factory=dict)  # the node's image entry points
+    netns: str | None = None  # the Pod's network namespace (a /run/netns path), None: the host's
 
 
 # containerd's and CRI-O's default capability set for a container (kube adds/drops from it).
@@ -146,6 +147,7 @@ class LaunchSpec:
     keep_visible: tuple[str, ...] = ()
     hide: tuple[str, ...] = ()
     user: Identity = field(default_factory=Identity)
+    netns: str | None = None  # join this network namespace first (the Pod's)
 
     @property
     def links(self) -> tuple[Mount, ...]:
@@ -173,6 +175,7 @@ class LaunchSpec:
             "user": self.user.config() if self.isolate or self.join_pid else None,
             "parent_pid": parent_pid,
             "error_fd": error_fd,
+            "netns": self.netns,
         }
         if self.join_pid:
             config["join_mnt_pid"] = self.join_pid
@@ -256,6 +259,7 @@ def launch_spec(
         keep_visible=sandbox.keep_visible,
         hide=sandbox.hide if sandbox.isolate else (),
         user=user,
+        netns=sandbox.netns,
     )
 
 

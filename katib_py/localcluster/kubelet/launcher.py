@@ -5,7 +5,8 @@ namespaces, sets up the container's filesystem view, then `exec`s the command. A
 is written to the inherited error pipe (fd in the spec) and the launcher exits 128, which the
 kubelet reports as a StartError, as a container runtime does.
 
-Linux as root (`isolate`): a private mount namespace per container in which every volume is
+Linux as root: the Pod's network namespace first (`netns`), then (`isolate`) a private mount
+namespace per container in which every volume is
 bind-mounted at its real mountPath (and /etc/hosts replaced by the Pod's file); when the Pod
 shares its process namespace the launcher joins the Pod's PID namespace (held by a "pause"
 process, see `--pause`), forks, and mounts a fresh /proc. The node's data directory (admin token,
@@ -30,6 +31,7 @@ import tempfile
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
@@ -408,6 +410,8 @@ def run_container(spec: dict) -> None:  # type: ignore[type-arg]
     parent = int(spec.get("parent_pid") or 0)
     die_with(parent)
     try:
+        if spec.get("netns"):  # the Pod's network namespace (made by the kubelet, see network.py)
+            setns(spec["netns"], CLONE_NEWNET)
         if spec.get("join_mnt_pid"):
             setns(f"/proc/{spec['join_mnt_pid']}/ns/mnt", CLONE_NEWNS)
         if spec.get("pidns_pid"):

@@ -1,7 +1,10 @@
 """The kubelet (and scheduler) of the single node "local".
 
 It registers the Node, binds unscheduled Pods to itself, gives each Pod a loopback address from
-its Pod network (a random 127.X.0.0/16), runs it with a `PodWorker`, writes Pod status through
+its Pod network (as root the bridge network's 127.X.Y.0/20, each Pod in its own network
+namespace, see network.py; otherwise a random 127.X.0.0/16 on the host's network, where
+`_check_ports` fails a Pod whose wildcard listener collides with another Pod's port), runs it
+with a `PodWorker`, writes Pod status through
 the API, keeps every Pod's /etc/hosts in step with Services, finishes graceful deletions
 (delete with grace 0 once the containers are gone), and serves `pods/log` from the files the
 containers write.
@@ -35,6 +38,8 @@ from katib_py.kube.rfc3339 import now_time
 
 from .images import REASON_UNKNOWN_ENTRYPOINT, ImageCommands, entrypoint_problem
 from .logs import LogNotFound, LogStore
+from .netplan import wildcard_conflicts
+from .network import BridgePodNetwork, pod_listeners, session_members
 from .runtime import NodeConfig, PodWorker, kill_group, proc_start_time
 from .scheduling import UNSCHEDULABLE, unschedulable_message
 from .volumes import VolumeBuilder
@@ -55,9 +60,12 @@ def hosts_file_text(
     hostname: str,
     extra: dict[str, str] | None = None,
     endpoints: list[Obj] | None = None,
+    namespace: str | None = None,
 ) -> str:
-    """The Pod's /etc/hosts: a Service's names map to its clusterIP, a headless Service's to its
-    ready endpoints' addresses (the A records cluster DNS gives it), the Pod's hostname to its IP."""
+    """The Pod's /etc/hosts: every Service as name.ns[.svc[.cluster.local]] -> its clusterIP, a
+    headless Service's names -> its ready endpoints' addresses (the A records cluster DNS gives
+    it), the bare name only in the Pod's own `namespace` (cluster DNS's search path; None:
+    everywhere), the Pod's hostname -> its IP."""
     ready = {
         (ep["metadata"].get("namespace", "default"), ep["metadata"]["name"]): [
             a["ip"] for sub in ep.get("subsets") or [] for a in sub.get("addresses") or [] if a.get("ip")
@@ -72,8 +80,9 @@ def hosts_file_text(
     for svc in sorted(services, key=lambda s: (s["metadata"].get("namespace", ""), s["metadata"]["name"])):
         ip = (svc.get("spec") or {}).get("clusterIP") or ""
         name, ns = svc["metadata"]["name"], svc["metadata"].get("namespace", "default")
+        short = f" {name}" if namespace is None or ns == namespace else ""
         for address in ready.get((ns, name), []) if ip == "None" else [ip] if ip else []:
-            lines.append(f"{address}\t{name}.{ns}.svc.cluster.local {name}.{ns}.svc {name}.{ns} {name}")
+            lines.append(f"{address}\t{name}.{ns}.svc.cluster.local {name}.{ns}.svc {name}.{ns}{short}")
     return "\n".join(lines) + "\n"
 
 
@@ -129,9 +138,14 @@ class Kubelet:
         extra_env: dict[str, str] | None = None,
         node_resources: dict[str, str] | None = None,
         image_commands: ImageCommands | None = None,
+        network: BridgePodNetwork | None = None,
+        port_check_interval: float = 0.5,
     ) -> None:
         """`node_resources`: extended resources the node advertises (`{"nvidia.com/gpu": "1"}`);
-        `image_commands`: the entry point of each image it can run without a command (images.py)."""
+        `image_commands`: the entry point of each image it can run without a command (images.py);
+        `network`: each Pod in its own network namespace (as root; see LocalCluster), else
+        Pods share the host's network with their own loopback addresses, and a Pod listening on
+        a wildcard address on another Pod's port is failed (checked every `port_check_interval`)."""
         self.client = client
         self.node_resources = dict(node_resources or {})
         self._assumed: dict[str, Obj] = {}  # uid -> Pod being bound here (its resources are taken)
@@ -150,7 +164,9 @@ class Kubelet:
         self.services = Informer(client, SERVICES)
         self.endpoints = Informer(client, ENDPOINTS)  # headless Services' names in /etc/hosts
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.ip_pool = IpPool(pod_network_for(data_dir))
+        self.network = network
+        self.port_check_interval = port_check_interval
+        self.ip_pool = IpPool(network.net.network if network is not None else pod_network_for(data_dir))
         self.workers: dict[str, PodWorker] = {}
         self.finished: set[str] = set()
         self._status_tasks: dict[str, asyncio.Task[None]] = {}
@@ -161,7 +177,7 @@ class Kubelet:
         self.node = NodeConfig(
             node_name=node_name,
             data_dir=data_dir,
-            api_host=api_host,
+            api_host=network.node_ip if network is not None else api_host,
             api_port=api_port,
             ca_pem=ca_pem,
             isolate=self.isolate,
@@ -174,6 +190,7 @@ class Kubelet:
             event=self._event,
             extra_env=dict(extra_env or {}),
             image_commands=dict(image_commands or {}),
+            network=network,
         )
 
     # -- wiring -------------------------------------------------------------------------------
@@ -193,7 +210,9 @@ class Kubelet:
             )
 
     def _hosts_content(self, pod_ip: str, hostname: str, namespace: str) -> str:
-        return hosts_file_text(self.services.items(), pod_ip, hostname, endpoints=self.endpoints.items())
+        return hosts_file_text(
+            self.services.items(), pod_ip, hostname, endpoints=self.endpoints.items(), namespace=namespace
+        )
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -204,6 +223,10 @@ class Kubelet:
         for d in ("pods", "logs", "pvcs"):
             (self.data_dir / d).mkdir(parents=True, exist_ok=True)
         self._kill_leftover_processes()
+        if self.network is not None:
+            await self.network.start()
+        else:
+            self._spawn(self._check_ports())
         await self._register_node()
         self.services.add_listener(lambda *_: self._refresh_hosts())
         self.services.start()
@@ -230,6 +253,43 @@ class Kubelet:
         for task in list(self._tasks) + list(self._status_tasks.values()):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.network is not None:
+            await self.network.stop()
+
+    async def _check_ports(self) -> None:
+        """Without Pod namespaces: fail a Pod whose wildcard listener collides with another Pod's port.
+
+        Each container runs in its own session, so a Pod's processes are the members of its
+        containers' sessions; their sockets are matched against /proc/net/tcp{,6}.
+        """
+        while not self._stopping:
+            await asyncio.sleep(self.port_check_interval)
+            workers = [w for w in self.workers.values() if not w.finished and w.failure is None]
+            sessions = {
+                w.uid: {r.proc.pid for r in w.init_runners + w.main_runners if r.proc is not None}
+                for w in workers
+            }
+            if sum(len(s) for s in sessions.values()) < 2:
+                continue
+            try:
+                listeners = await asyncio.to_thread(self._listeners, sessions)
+            except Exception:
+                log.exception("kubelet: cannot read the Pods' sockets")
+                continue
+            by_uid = {w.uid: w for w in workers}
+            for conflict in wildcard_conflicts(listeners, [w.uid for w in workers]):
+                other = by_uid[conflict.other]
+                by_uid[conflict.pod].fail(
+                    "PortConflict", conflict.message(f"{other.namespace}/{other.pod_name}")
+                )
+
+    @staticmethod
+    def _listeners(sessions: dict[str, set[int]]) -> dict[str, set[tuple[str, int]]]:
+        members = session_members({sid for s in sessions.values() for sid in s})
+        return {
+            uid: pod_listeners(pid for sid in sids for pid in members.get(sid, []))
+            for uid, sids in sessions.items()
+        }
 
     def _kill_leftover_processes(self) -> None:
         """Containers of a crashed control plane keep running; kill them before starting anew."""
@@ -275,7 +335,7 @@ class Kubelet:
                     },
                 ],
                 "addresses": [
-                    {"type": "InternalIP", "address": "127.0.0.1"},
+                    {"type": "InternalIP", "address": self.node.node_ip},
                     {"type": "Hostname", "address": self.node_name},
                 ],
                 "capacity": self.allocatable(),
@@ -358,7 +418,7 @@ class Kubelet:
             self._spawn(self._reject(pod, REASON_UNKNOWN_ENTRYPOINT, problem))
             return
         host_network = bool((pod.get("spec") or {}).get("hostNetwork"))
-        pod_ip = "127.0.0.1" if host_network else self.ip_pool.allocate()  # hostNetwork: the node's IP
+        pod_ip = self.node.node_ip if host_network else self.ip_pool.allocate()  # hostNetwork: the node's IP
         worker = PodWorker(self.node, pod, pod_ip, self._on_worker_status)
         self.workers[uid] = worker
         worker.start()
@@ -478,7 +538,7 @@ class Kubelet:
         self.workers.pop(worker.uid, None)
         self._status_tasks.pop(worker.uid, None)
         self.finished.add(worker.uid)
-        if worker.pod_ip != "127.0.0.1":
+        if not worker.host_network:
             self.ip_pool.release(worker.pod_ip)
         current = self.pods.cache.get((worker.namespace, worker.pod_name))
         if current is None or current["metadata"].get("uid") != worker.uid:

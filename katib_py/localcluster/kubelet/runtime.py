@@ -39,9 +39,11 @@ from katib_py.kube.rfc3339 import now_time
 from . import status as st
 from .env import env_sources
 from .errors import ContainerConfigError, InvalidPath, VolumeNotReady
+from .hostports import HostPortError, HostPortRelay, host_ports
 from .images import ImageCommands
 from .launch import LaunchSpec, Mount, Sandbox, exec_spec, launch_spec
 from .logs import LogStore
+from .netplan import PodNetwork
 from .probes import ProbeLoop
 from .volumes import VolumeBuilder, prepare_sub_paths
 
@@ -92,6 +94,12 @@ class NodeConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     config_retry: float = 2.0  # seconds between tries while a container's config source is missing
     image_commands: ImageCommands = field(default_factory=dict)  # image -> entry point (images.py)
+    network: PodNetwork | None = None  # None: Pods share the host's network (see network.py)
+
+    @property
+    def node_ip(self) -> str:
+        """The node's address as Pods see it (hostIP; a hostNetwork Pod's podIP)."""
+        return self.network.node_ip if self.network is not None else "127.0.0.1"
 
 
 def proc_start_time(pid: int) -> str | None:
@@ -393,6 +401,11 @@ class PodWorker:
         self.base_env: dict[str, str] = {}
         self.pidns_pid: int | None = None
         self._pause: asyncio.subprocess.Process | None = None
+        self.host_network = bool(spec.get("hostNetwork"))
+        self.netns: str | None = None  # the Pod's network namespace, when it has its own
+        self._relay: HostPortRelay | None = None
+        self.failure: tuple[str, str] | None = None  # (reason, message) the kubelet failed it with
+        self._fail_task: asyncio.Task[None] | None = None
         init_specs = spec.get("initContainers") or []
         self.has_init = bool(init_specs)
         self.init_runners = [
@@ -440,6 +453,8 @@ class PodWorker:
             phase = "Failed" if self.finished else phase
         if self.finished and phase not in ("Succeeded", "Failed"):
             phase = "Failed"
+        if self.failure is not None and self.finished:
+            phase = "Failed"
         pending_init = [
             r.name
             for r in self.init_runners
@@ -467,8 +482,8 @@ class PodWorker:
         status: Obj = {
             "phase": phase,
             "conditions": conds,
-            "hostIP": "127.0.0.1",
-            "hostIPs": [{"ip": "127.0.0.1"}],
+            "hostIP": self.node.node_ip,
+            "hostIPs": [{"ip": self.node.node_ip}],
             "podIP": self.pod_ip,
             "podIPs": [{"ip": self.pod_ip}],
             "startTime": self.start_time,
@@ -479,13 +494,15 @@ class PodWorker:
             status["initContainerStatuses"] = [st.container_status(r.record) for r in self.init_runners]
         if self.setup_message and not self.sandbox_ready:
             status["message"] = self.setup_message
+        if self.failure is not None:
+            status["reason"], status["message"] = self.failure
         return status
 
     # -- helpers used by runners --------------------------------------------------------------
     def view(self) -> Obj:
         """The Pod as the downward API sees it: with this node's podIP/hostIP filled in."""
         status = dict(self.pod.get("status") or {})
-        status.update({"podIP": self.pod_ip, "podIPs": [{"ip": self.pod_ip}], "hostIP": "127.0.0.1"})
+        status.update({"podIP": self.pod_ip, "podIPs": [{"ip": self.pod_ip}], "hostIP": self.node.node_ip})
         return {**self.pod, "status": status}
 
     def grace_seconds(self) -> float:
@@ -526,6 +543,7 @@ class PodWorker:
             keep_visible=tuple(HOST_PATHS),
             hide=(str(self.node.data_dir),),
             image_commands=self.node.image_commands,
+            netns=self.netns,
         )
 
     async def launch_spec(self, container: Obj) -> LaunchSpec:
@@ -598,6 +616,7 @@ class PodWorker:
     async def _setup(self) -> None:
         self.sandbox.mkdir(parents=True, exist_ok=True)
         (self.sandbox / "scratch").mkdir(exist_ok=True)
+        await self._setup_network()
         self.node.logs.reset_pod(self.namespace, self.pod_name)
         self.write_hosts()
         spec = self.pod.get("spec") or {}
@@ -653,6 +672,52 @@ class PodWorker:
         self.sandbox_ready = True
         self.mark_dirty()
 
+    async def _setup_network(self) -> None:
+        """The Pod's network namespace (as root) and its hostPort relays."""
+        network = self.node.network
+        if network is not None and not self.host_network:
+            try:
+                self.netns = await network.add(self.uid, self.pod_ip)
+            except Exception as exc:  # as a kubelet whose CNI plugin fails: an event that says why
+                message = f"Failed to create pod sandbox: {exc}"
+                self.failure = ("FailedCreatePodSandBox", message)
+                self.node.event(self.pod, "Warning", "FailedCreatePodSandBox", message)
+                raise
+        mappings = (
+            []
+            if self.host_network
+            else host_ports(self.pod, tuple(dict.fromkeys(("127.0.0.1", self.node.node_ip))))
+        )
+        if mappings:
+            relay = HostPortRelay(self.pod_ip, mappings)
+            await relay.start()
+            self._relay = relay
+
+    async def _teardown_network(self) -> None:
+        if self._relay is not None:
+            await self._relay.stop()
+            self._relay = None
+        if self.netns is not None and self.node.network is not None:
+            try:
+                await self.node.network.remove(self.uid, self.pod_ip)
+            except Exception:
+                log.exception("cannot remove the network of pod %s/%s", self.namespace, self.pod_name)
+            self.netns = None
+
+    def fail(self, reason: str, message: str) -> None:
+        """The kubelet ends the Pod (a port it must not hold): Failed with this reason, containers killed."""
+        if self.failure is not None or self.finished:
+            return
+        self.failure = (reason, message)
+        self.node.event(self.pod, "Warning", reason, message)
+        self.mark_dirty()
+        # Not `terminate()`: that is a deletion, after which the kubelet removes the Pod object.
+        runners = self.main_runners + self.init_runners
+        self._fail_task = asyncio.create_task(self._stop_all(runners))
+
+    async def _stop_all(self, runners: list[ContainerRunner]) -> None:
+        await asyncio.gather(*(r.stop(0) for r in runners))
+
     def _write_kubeconfig(self, sa_dir: Path, token: str) -> None:
         scheme = "https" if self.node.ca_pem else "http"
         cluster: Obj = {"server": f"{scheme}://{self.node.api_host}:{self.node.api_port}"}
@@ -688,6 +753,10 @@ class PodWorker:
             pass
         except InvalidPath as exc:
             self._volume_failed(str(exc))
+        except HostPortError as exc:
+            self.failure = ("HostPortConflict", f"Pod was rejected: {exc}")
+            self.node.event(self.pod, "Warning", "HostPortConflict", str(exc))
+            self.init_failed = True
         except Exception:
             log.exception("pod %s/%s failed in the kubelet", self.namespace, self.pod_name)
             self.init_failed = True
@@ -699,6 +768,7 @@ class PodWorker:
                 kill_group(self._pause.pid, signal.SIGKILL)
                 with contextlib.suppress(Exception):
                     await self._pause.wait()
+            await self._teardown_network()
             self.finished = True
             self.mark_dirty()
             self.done.set()

@@ -232,6 +232,7 @@ def test_launcher_config_is_what_launcher_py_reads() -> None:
         },
         "parent_pid": 31,
         "error_fd": 9,
+        "netns": None,
     }
 
 

@@ -203,3 +203,13 @@ def test_ip_pool_never_hands_out_an_address_twice() -> None:
     assert a != b and a.startswith("127.1.")
     pool.release(a)
     assert pool.allocate() not in {b}
+
+
+def test_hosts_file_gives_bare_names_only_to_the_pods_own_namespace() -> None:
+    """Two namespaces with a `backend` Service: a bare `backend` is the Pod's own namespace's."""
+    mine = {"metadata": {"name": "backend", "namespace": "a"}, "spec": {"clusterIP": "127.1.0.9"}}
+    theirs = {"metadata": {"name": "backend", "namespace": "b"}, "spec": {"clusterIP": "127.1.0.8"}}
+    text = hosts_file_text([theirs, mine], "127.1.0.5", "p", namespace="a")
+    names = {ln.split()[0]: ln.split()[1:] for ln in text.splitlines()}
+    assert "backend" in names["127.1.0.9"] and "backend.b" in names["127.1.0.8"]
+    assert "backend" not in names["127.1.0.8"]
