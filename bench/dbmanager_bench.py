@@ -8,8 +8,7 @@
 2. GetObservationLog p50/p99 for one trial's metric (about 100 rows) with N rows in the table:
    our schema (with the (trial, metric, time) index) against Katib's exact schema (no index),
    same database server, same db-manager code, both over gRPC.
-3. Collector parse throughput (lines/s) on a 1M-line TEXT log with the default filter,
-   against plain line iteration of the same file.
+(The collector's read throughput is in bench/collector_bench.py.)
 
 Uses private databases (MariaDB `katibpy_bench_*`, PostgreSQL schemas in db `test`), dropped at the end.
 """
@@ -17,15 +16,12 @@ Uses private databases (MariaDB `katibpy_bench_*`, PostgreSQL schemas in db `tes
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import grpc
 import psycopg
@@ -35,8 +31,6 @@ import sqlalchemy as sa
 from katib_py.dbmanager.server import DBManagerServer
 from katib_py.dbmanager.settings import DBSettings, load
 from katib_py.kube import rfc3339
-from katib_py.metricscollector.collector import CollectorConfig, LineSource
-from katib_py.metricscollector.parse import KATIB_DEFAULT_FILTER
 from katib_py.proto import api_pb2, api_pb2_grpc
 
 KATIB_DDL = {
@@ -125,7 +119,7 @@ def bench_report(backend: str) -> list[list[str]]:
         for batch, requests in plan:
             trial = f"report-{batch}"
             batches = [metric_logs(i * batch, batch) for i in range(requests)]
-            started = time.process_time()
+            started = time.perf_counter()
             for logs in batches:
                 stub.ReportObservationLog(
                     api_pb2.ReportObservationLogRequest(
@@ -133,7 +127,7 @@ def bench_report(backend: str) -> list[list[str]]:
                     ),
                     timeout=300,
                 )
-            ours = batch * requests / (time.process_time() - started)
+            ours = batch * requests / (time.perf_counter() - started)
             params = [
                 [
                     {"t": trial, "time": rfc3339.parse(m.time_stamp), "m": m.metric.name, "v": m.metric.value}
@@ -141,11 +135,11 @@ def bench_report(backend: str) -> list[list[str]]:
                 ]
                 for logs in batches
             ]
-            started = time.process_time()
+            started = time.perf_counter()
             for rows in params:
                 with baseline_engine.begin() as conn:
                     conn.execute(insert, rows)
-            base = batch * requests / (time.process_time() - started)
+            base = batch * requests / (time.perf_counter() - started)
             out.append(
                 [
                     backend,
@@ -198,9 +192,9 @@ def latencies(stub: api_pb2_grpc.DBManagerStub, trials: int, queries: int) -> tu
     step = max(1, trials // (queries + 1))
     for q in range(queries):
         request = api_pb2.GetObservationLogRequest(trial_name=f"trial-{(q + 1) * step}", metric_name="loss")
-        started = time.process_time()
+        started = time.perf_counter()
         reply = stub.GetObservationLog(request, timeout=600)
-        times.append(time.process_time() - started)
+        times.append(time.perf_counter() - started)
         rows = len(reply.observation_log.metric_logs)
     times.sort()
     p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
@@ -217,10 +211,10 @@ def bench_get(backend: str, sizes: list[int], queries: int, katib_queries: int) 
         with db_manager(ours_url) as ours, db_manager(katib_url, skip_init=True) as katib:
             loaded = 0
             for size in sizes:
-                started = time.process_time()
+                started = time.perf_counter()
                 load_rows(backend, ours_url, "observation_logs", loaded, size)
                 load_rows(backend, katib_url, "observation_logs", loaded, size)
-                load_seconds = time.process_time() - started
+                load_seconds = time.perf_counter() - started
                 loaded = size
                 trials = size // ROWS_PER_TRIAL
                 o50, o99, orows = latencies(ours, trials, queries)
@@ -237,61 +231,6 @@ def bench_get(backend: str, sizes: list[int], queries: int, katib_queries: int) 
     return out
 
 
-# ---------------------------------------------------------------- 3. collector parsing
-
-
-def bench_parse(lines: int) -> list[list[str]]:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "metrics.log"
-        with path.open("w") as stream:
-            for i in range(lines):
-                if i % 4 == 3:
-                    stream.write(f"INFO step {i} data loader ready, {i * 7} samples\n")
-                else:
-                    stream.write(
-                        f"epoch {i // 100} step {i}: loss={1 / (i + 1):.6f} accuracy={i / lines:.4f}\n"
-                    )
-
-        def plain() -> int:
-            count = 0
-            with path.open("rb") as stream:
-                for _ in stream:
-                    count += 1
-            return count
-
-        def ours() -> int:
-            config = CollectorConfig(
-                trial_name="t", metric_names=["loss", "accuracy"], maximize=True, db_manager_address="",
-                kind="TEXT", path=path, echo=False,
-            )  # fmt: skip
-            source = LineSource(config)
-            found = 0
-            for chunk in source.drain():
-                found += len(chunk)
-            return found
-
-        def katib_regex() -> int:
-            pattern = re.compile(KATIB_DEFAULT_FILTER)
-            found = 0
-            with path.open() as stream:
-                for line in stream:
-                    found += len(pattern.findall(line))
-            return found
-
-        results = []
-        for label, fn in (
-            ("plain line iteration (baseline)", plain),
-            ("Katib's default regex, findall alone", katib_regex),
-            ("collector: tail + default filter", ours),
-        ):
-            started = time.process_time()
-            count = fn()
-            seconds = time.process_time() - started
-            results.append((label, count, lines / seconds))
-        base = results[0][2]
-        return [[label, f"{count:,}", f"{rate:,.0f}", f"{rate / base:.3f}"] for label, count, rate in results]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -303,17 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--katib-queries", type=int, default=10, help="calls per size on Katib's schema (slow)"
     )
-    parser.add_argument("--lines", type=int, default=1_000_000, help="lines in the collector parse benchmark")
-    parser.add_argument("--skip", default="", help="comma separated parts to skip: report,get,parse")
+    parser.add_argument("--skip", default="", help="comma separated parts to skip: report,get")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     sizes = [int(s) for s in args.rows.split(",") if s]
-    if "parse" not in skip:
-        table(
-            f"Collector parse throughput, {args.lines:,}-line TEXT log (3 of 4 lines carry 2 metrics)",
-            ["reader", "lines or metrics", "lines/s", "vs baseline"],
-            bench_parse(args.lines),
-        )
     if "report" not in skip:
         rows = bench_report("mariadb") + bench_report("postgresql")
         table(

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, compress, count, repeat
-from operator import and_, is_not, itemgetter
+from operator import and_, is_not
 
 from katib_py.api.collector_flags import compile_filter
 from katib_py.kube import rfc3339
@@ -219,7 +219,9 @@ def normalized(data: bytes) -> bytes:
 _NAME_CHAR = rb"[\w|./-]"
 _VALUE = rb"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[Ee][+-]?\d+)?|(?i:nan|inf(?:inity)?))"
 _BLANKS = rb"[\t\f\r ]*"  # RE2's \\s without the newline (RE2's \\s has no \\v)
-_FORWARD = re.compile(rb"=" + _BLANKS + rb"(?:(" + _VALUE + rb")(?=(" + _NAME_CHAR + rb"?))|)")
+_FORWARD = re.compile(rb"=" + _BLANKS + rb"(" + _VALUE + rb"|)")
+# A value (as the default filter takes it: no backtracking into it) running into a name character.
+_VALUE_RUNS_ON = re.compile(rb"=" + _BLANKS + rb"(?>" + _VALUE + rb")" + _NAME_CHAR)
 _BACKWARD = re.compile(rb"=" + _BLANKS + rb"(" + _NAME_CHAR + rb"*)")
 _MAY_BE_DIGIT = frozenset(b"0123456789") | frozenset(range(0x80, 0x100))  # str.isdigit() of a first character
 
@@ -245,15 +247,14 @@ class DefaultFilterScan:
             return [], 0
         lines = data.split(b"\n")
         lines.pop()
+        if _VALUE_RUNS_ON.search(data):
+            return self._split_at_runs(lines, first)
         equals = list(map(bytes.count, lines, repeat(b"=")))
-        matches = _FORWARD.findall(data)
-        if any(map(itemgetter(1), matches)):
-            return self._split_at_runs(lines, first, equals, matches)
         names = _BACKWARD.findall(data[::-1])
         names.reverse()
         numbers = chain.from_iterable(map(repeat, count(first), equals))  # the line of each `=`
         wanted = list(map(self.reversed_names.get, names))
-        values = list(map(itemgetter(0), matches))
+        values = _FORWARD.findall(data)
         hit = list(map(and_, map(is_not, wanted, repeat(None)), map(bool, values)))
         found: list[Found] = []
         stamps: dict[int, str] = {}
@@ -277,12 +278,9 @@ class DefaultFilterScan:
             stamps[number] = time_text(_line_time(lines[number - first].decode("utf-8")), number)
         return stamps
 
-    def _split_at_runs(
-        self, lines: list[bytes], first: int, equals: list[int], matches: list[tuple[bytes, bytes]]
-    ) -> tuple[list[Found], int]:
+    def _split_at_runs(self, lines: list[bytes], first: int) -> tuple[list[Found], int]:
         """The lines where a value runs into a name read the plain way; the lines between, in bulk."""
-        numbers = chain.from_iterable(map(repeat, count(first), equals))
-        plain = sorted({number for number, (_, after) in zip(numbers, matches, strict=True) if after})
+        plain = [number for number, line in enumerate(lines, first) if _VALUE_RUNS_ON.search(line)]
         found: list[Found] = []
         unreadable = 0
         start = first
