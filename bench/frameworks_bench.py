@@ -66,7 +66,11 @@ def ray_tune(trials: int, parallelism: int) -> Result:
                 tune.with_resources(objective, {"cpu": 1 / parallelism}),
                 param_space={"x": tune.uniform(0.0, 1.0)},
                 tune_config=tune.TuneConfig(
-                    num_samples=trials, max_concurrent_trials=parallelism, metric="score", mode="max"
+                    num_samples=trials,
+                    max_concurrent_trials=parallelism,
+                    metric="score",
+                    mode="max",
+                    reuse_actors=True,
                 ),
                 run_config=tune.RunConfig(storage_path=folder, verbose=0),
             )

@@ -40,8 +40,10 @@ PIECES = [
     "=", "==", " = ", "\t=", "=\t", ":", ": ", " ", "  ", ",", ";", "|", "/", ".", "-", "+", "_",
     "0", "1", "42", "0.5", ".5", "5.", "-3", "+7", "1e5", "1E-3", "2e", "1e+", "e5",
     "nan", "NaN", "inf", "-inf", "+Infinity", "info", "nano", "infinity2", "Inf.",
-    "x", "abc", "epoch", "step", "\x00", "\x0b", "\x0c", "\r", "é", "٣", "²", "{metricName: ", ", metricValue: ", "}",
-    "2024-01-02T03:04:05.678901Z", "2024-01-02T04:04:05+01:00", "2024-13-02T03:04:05Z", "1999-12-31T23:59:59.9Z",
+    "x", "abc", "epoch", "step", "\x00", "\x0b", "\x0c", "\r", "é", "٣", "²",
+    "{metricName: ", ", metricValue: ", "}",
+    "2024-01-02T03:04:05.678901Z", "2024-01-02T04:04:05+01:00", "2024-13-02T03:04:05Z",
+    "1999-12-31T23:59:59.9Z",
     "9999-12-31T23:59:59Z", "٢٠٢٤-01-02T03:04:05Z",
 ]  # fmt: skip
 RAW = [b"\xff", b"\xc3\x28", b"\xe2\x82", b"\xed\xa0\x80", b"\xf0\x9f\x98\x80"]
@@ -71,8 +73,12 @@ def plain(parser: TextParser, data: bytes, first: int) -> tuple[list[tuple[str, 
     first=st.sampled_from([1, 9, 10, 999_999, 59_999_990, 60_000_000, 123_456_789]),
 )
 @example(lines=[(b"loss=1b=2 accuracy=3", b"\n")], names=["loss", "accuracy"], filters=[], first=1)
-@example(lines=[(b"a=1b=2", b"\n"), (b"loss=info loss=2", b"\r\n")], names=["b1", "loss"], filters=[], first=10)
-@example(lines=[(b"2024-01-02T03:04:05Z loss=1", b"\n"), (b"1 loss=2", b"\n")], names=["loss"], filters=[], first=1)
+@example(
+    lines=[(b"a=1b=2", b"\n"), (b"loss=info loss=2", b"\r\n")], names=["b1", "loss"], filters=[], first=10
+)
+@example(
+    lines=[(b"2024-01-02T03:04:05Z loss=1", b"\n"), (b"1 loss=2", b"\n")], names=["loss"], filters=[], first=1
+)
 @example(lines=[(b"loss\n=1", b"\n")], names=["loss"], filters=[], first=1)
 def test_block_reader_matches_the_per_line_path(
     lines: list[tuple[bytes, bytes]], names: list[str], filters: list[str], first: int
