@@ -58,7 +58,15 @@ def ray_tune(trials: int, parallelism: int) -> Result:
         return {"score": config["x"]}
 
     started = time.perf_counter()
-    ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    for attempt in range(3):  # Ray gives its raylet 30 s to register: not always enough on a busy machine
+        try:
+            ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+            break
+        except Exception as exc:
+            ray.shutdown()
+            if attempt == 2 or "timed out during startup" not in str(exc):
+                raise
+            print(f"ray.init: {exc}; once more", flush=True)
     try:
         ready = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="katib-py-bench-ray-") as folder:

@@ -136,6 +136,8 @@ class TextParser:
         data = normalized(data)
         if self._scan is not None:
             return self._scan.read(data, first)
+        if not self.names:
+            return [], 0  # no line mentions a metric
         pieces = data.split(b"\n")
         pieces.pop()
         mentions = self._mentions.search
@@ -146,6 +148,7 @@ class TextParser:
                 for number, piece in enumerate(pieces, first)
                 if mentions(piece)
             ],
+            mentioned=True,
         )
 
     def mentions_metric(self, line: str) -> bool:
@@ -155,6 +158,10 @@ class TextParser:
         """Observations of a line; [] for lines that do not mention any metric."""
         if not self.mentions_metric(line):
             return []
+        return self.parse_mentioned(line)
+
+    def parse_mentioned(self, line: str) -> list[Observation]:
+        """`parse` of a line known to mention a metric."""
         time = _line_time(line)
         data = line.encode("utf-8", "surrogateescape")
         return [
@@ -175,19 +182,24 @@ def time_text(observation_time: datetime | None, line_number: int) -> str:
     return rfc3339.zero_time_plus(line_number)
 
 
-def read_lines(parser: TextParser | JsonParser, lines: Iterable[tuple[int, str]]) -> tuple[list[Found], int]:
+def read_lines(
+    parser: TextParser | JsonParser, lines: Iterable[tuple[int, str]], mentioned: bool = False
+) -> tuple[list[Found], int]:
     """The plain path, line by line: (name, value, time) of every metric found, and how many lines
-    were unreadable (not JSON; or TEXT mentioning a metric and holding `=` but giving no value)."""
+    were unreadable (not JSON; or TEXT mentioning a metric and holding `=` but giving no value).
+    `mentioned`: the TEXT lines are known to mention a metric."""
     found: list[Found] = []
     unreadable = 0
+    text_lines = isinstance(parser, TextParser)
+    parse = parser.parse_mentioned if mentioned and isinstance(parser, TextParser) else parser.parse
     for number, text in lines:
         try:
-            observations = parser.parse(text)
+            observations = parse(text)
         except MalformedLine:
             unreadable += 1
             continue
         if not observations:
-            if isinstance(parser, TextParser) and "=" in text and parser.mentions_metric(text):
+            if text_lines and "=" in text and (mentioned or parser.mentions_metric(text)):  # type: ignore[union-attr]
                 unreadable += 1
             continue
         untimed = ""
