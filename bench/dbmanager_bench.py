@@ -1,16 +1,18 @@
-"""db-manager and metrics collector benchmark.
+"""db-manager benchmark.
 
     .venv/bin/python -m bench.dbmanager_bench [--rows 1000000,10000000] [--queries 50]
 
-1. ReportObservationLog rows/s over gRPC into MariaDB and PostgreSQL, batches of 1, 100, 10,000,
-   against a baseline of plain SQL executemany INSERTs into Katib's schema (no gRPC, no per-trial lock, no
-   duplicate check).
+1. ReportObservationLog rows/s over gRPC into MariaDB, PostgreSQL and SQLite, batches of 1, 100,
+   10,000, against a baseline of plain SQL executemany INSERTs into Katib's schema (no gRPC, no
+   per-trial lock, no duplicate check) on the same database, each request followed by the
+   baseline's insert of the same rows.
 2. GetObservationLog p50/p99 for one trial's metric (about 100 rows) with N rows in the table:
    our schema (with the (trial, metric, time) index) against Katib's exact schema (no index),
    same database server, same db-manager code, both over gRPC.
 (The collector's read throughput is in bench/collector_bench.py.)
 
-Uses private databases (MariaDB `katibpy_bench_*`, PostgreSQL schemas in db `test`), dropped at the end.
+Uses private databases (MariaDB `katibpy_bench_*`, PostgreSQL schemas in db `test`, SQLite files),
+dropped at the end.
 """
 
 from __future__ import annotations
