@@ -16,9 +16,10 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "apiserver": (["--objects", "300", "--watchers", "20", "--events", "100"], []),
     "authz": (["--decisions", "4000"], []),
     "dbmanager": (
-        ["--rows", "100000", "--queries", "20", "--lines", "200000"],
+        ["--rows", "100000", "--queries", "20"],
         ["--rows", "1000000,10000000"],
     ),
+    "collector": (["--lines", "200000"], []),
     "suggestion": (["--quick"], []),
     "operator": (["--trials", "30"], []),
     "nas": (["--quick"], []),

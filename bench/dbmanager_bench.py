@@ -1,23 +1,23 @@
-"""db-manager and metrics collector benchmark.
+"""db-manager benchmark.
 
     .venv/bin/python -m bench.dbmanager_bench [--rows 1000000,10000000] [--queries 50]
 
-1. ReportObservationLog rows/s over gRPC into MariaDB and PostgreSQL, batches of 1, 100, 10,000,
-   against a baseline of plain SQL executemany INSERTs into Katib's schema (no gRPC, no per-trial lock, no
-   duplicate check).
+1. ReportObservationLog rows/s over gRPC into MariaDB, PostgreSQL and SQLite, batches of 1, 100,
+   10,000, against a baseline of plain SQL executemany INSERTs into Katib's schema (no gRPC, no
+   per-trial lock, no duplicate check) on the same database, each request followed by the
+   baseline's insert of the same rows.
 2. GetObservationLog p50/p99 for one trial's metric (about 100 rows) with N rows in the table:
    our schema (with the (trial, metric, time) index) against Katib's exact schema (no index),
    same database server, same db-manager code, both over gRPC.
-3. Collector parse throughput (lines/s) on a 1M-line TEXT log with the default filter,
-   against plain line iteration of the same file.
+(The collector's read throughput is in bench/collector_bench.py.)
 
-Uses private databases (MariaDB `katibpy_bench_*`, PostgreSQL schemas in db `test`), dropped at the end.
+Uses private databases (MariaDB `katibpy_bench_*`, PostgreSQL schemas in db `test`, SQLite files),
+dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import tempfile
 import time
@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import grpc
 import psycopg
@@ -35,11 +34,14 @@ import sqlalchemy as sa
 from katib_py.dbmanager.server import DBManagerServer
 from katib_py.dbmanager.settings import DBSettings, load
 from katib_py.kube import rfc3339
-from katib_py.metricscollector.collector import CollectorConfig, LineSource
-from katib_py.metricscollector.parse import KATIB_DEFAULT_FILTER
 from katib_py.proto import api_pb2, api_pb2_grpc
 
 KATIB_DDL = {
+    "sqlite": (
+        "CREATE TABLE IF NOT EXISTS observation_logs (trial_name VARCHAR(255) NOT NULL, "
+        "id INTEGER PRIMARY KEY AUTOINCREMENT, time DATETIME, metric_name VARCHAR(255) NOT NULL, "
+        "value TEXT NOT NULL)"
+    ),
     "mariadb": (
         "CREATE TABLE IF NOT EXISTS observation_logs (trial_name VARCHAR(255) NOT NULL, "
         "id INT AUTO_INCREMENT PRIMARY KEY, time DATETIME(6), metric_name VARCHAR(255) NOT NULL, "
@@ -56,6 +58,10 @@ ROWS_PER_TRIAL = 200  # two metrics, 100 values each
 @contextmanager
 def private_database(backend: str) -> Iterator[str]:
     name = f"katibpy_bench_{uuid.uuid4().hex[:8]}"
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/{name}.db"
+        return
     if backend == "mariadb":
         admin = pymysql.connect(host="127.0.0.1", user="root", database="test", autocommit=True)
         admin.cursor().execute(f"CREATE DATABASE {name}")
@@ -113,6 +119,8 @@ def metric_logs(start: int, count: int) -> list[api_pb2.MetricLog]:
 
 
 def bench_report(backend: str) -> list[list[str]]:
+    """Each request of ours followed by the same rows' plain INSERT, so that load on the shared
+    machine falls on both alike; each side's time summed apart."""
     plan = [(1, 1500), (100, 100), (10_000, 5)]
     out = []
     with private_database(backend) as url, db_manager(url) as stub:
@@ -125,27 +133,23 @@ def bench_report(backend: str) -> list[list[str]]:
         for batch, requests in plan:
             trial = f"report-{batch}"
             batches = [metric_logs(i * batch, batch) for i in range(requests)]
-            started = time.perf_counter()
+            ours_seconds = base_seconds = 0.0
             for logs in batches:
-                stub.ReportObservationLog(
-                    api_pb2.ReportObservationLogRequest(
-                        trial_name=trial, observation_log=api_pb2.ObservationLog(metric_logs=logs)
-                    ),
-                    timeout=300,
+                request = api_pb2.ReportObservationLogRequest(
+                    trial_name=trial, observation_log=api_pb2.ObservationLog(metric_logs=logs)
                 )
-            ours = batch * requests / (time.perf_counter() - started)
-            params = [
-                [
+                rows = [
                     {"t": trial, "time": rfc3339.parse(m.time_stamp), "m": m.metric.name, "v": m.metric.value}
                     for m in logs
                 ]
-                for logs in batches
-            ]
-            started = time.perf_counter()
-            for rows in params:
+                started = time.perf_counter()
+                stub.ReportObservationLog(request, timeout=300)
+                middle = time.perf_counter()
                 with baseline_engine.begin() as conn:
                     conn.execute(insert, rows)
-            base = batch * requests / (time.perf_counter() - started)
+                ours_seconds += middle - started
+                base_seconds += time.perf_counter() - middle
+            ours, base = batch * requests / ours_seconds, batch * requests / base_seconds
             out.append(
                 [
                     backend,
@@ -237,61 +241,6 @@ def bench_get(backend: str, sizes: list[int], queries: int, katib_queries: int) 
     return out
 
 
-# ---------------------------------------------------------------- 3. collector parsing
-
-
-def bench_parse(lines: int) -> list[list[str]]:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "metrics.log"
-        with path.open("w") as stream:
-            for i in range(lines):
-                if i % 4 == 3:
-                    stream.write(f"INFO step {i} data loader ready, {i * 7} samples\n")
-                else:
-                    stream.write(
-                        f"epoch {i // 100} step {i}: loss={1 / (i + 1):.6f} accuracy={i / lines:.4f}\n"
-                    )
-
-        def plain() -> int:
-            count = 0
-            with path.open("rb") as stream:
-                for _ in stream:
-                    count += 1
-            return count
-
-        def ours() -> int:
-            config = CollectorConfig(
-                trial_name="t", metric_names=["loss", "accuracy"], maximize=True, db_manager_address="",
-                kind="TEXT", path=path, echo=False,
-            )  # fmt: skip
-            source = LineSource(config)
-            found = 0
-            for chunk in source.drain():
-                found += len(chunk)
-            return found
-
-        def katib_regex() -> int:
-            pattern = re.compile(KATIB_DEFAULT_FILTER)
-            found = 0
-            with path.open() as stream:
-                for line in stream:
-                    found += len(pattern.findall(line))
-            return found
-
-        results = []
-        for label, fn in (
-            ("plain line iteration (baseline)", plain),
-            ("Katib's default regex, findall alone", katib_regex),
-            ("collector: tail + default filter", ours),
-        ):
-            started = time.perf_counter()
-            count = fn()
-            seconds = time.perf_counter() - started
-            results.append((label, count, lines / seconds))
-        base = results[0][2]
-        return [[label, f"{count:,}", f"{rate:,.0f}", f"{rate / base:.3f}"] for label, count, rate in results]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -303,19 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--katib-queries", type=int, default=10, help="calls per size on Katib's schema (slow)"
     )
-    parser.add_argument("--lines", type=int, default=1_000_000, help="lines in the collector parse benchmark")
-    parser.add_argument("--skip", default="", help="comma separated parts to skip: report,get,parse")
+    parser.add_argument("--skip", default="", help="comma separated parts to skip: report,get")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     sizes = [int(s) for s in args.rows.split(",") if s]
-    if "parse" not in skip:
-        table(
-            f"Collector parse throughput, {args.lines:,}-line TEXT log (3 of 4 lines carry 2 metrics)",
-            ["reader", "lines or metrics", "lines/s", "vs baseline"],
-            bench_parse(args.lines),
-        )
     if "report" not in skip:
-        rows = bench_report("mariadb") + bench_report("postgresql")
+        rows = bench_report("mariadb") + bench_report("postgresql") + bench_report("sqlite")
         table(
             "ReportObservationLog over gRPC (ours: per-trial lock, duplicate check, insert) "
             "vs plain SQL executemany (baseline)",

@@ -19,19 +19,32 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, delete, insert, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    LargeBinary,
+    bindparam,
+    cast,
+    create_engine,
+    delete,
+    exists,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from katib_py.dbmanager.schema import observation_logs
 
 T = observation_logs.c
+R = TypeVar("R")
 LOCK_WAIT_SECONDS = 60
 log = logging.getLogger(__name__)
 
@@ -39,7 +52,7 @@ log = logging.getLogger(__name__)
 # work. MySQL/MariaDB: a named lock held by the session until released (after the commit).
 PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 MYSQL_LOCK = text("SELECT GET_LOCK(:key, :wait)")
-MYSQL_UNLOCK = text("SELECT RELEASE_LOCK(:key)")
+MYSQL_UNLOCK_SQL = "SELECT RELEASE_LOCK(%s)"  # pymysql's paramstyle
 
 
 class LockTimeout(SQLAlchemyError):
@@ -64,14 +77,41 @@ class LogRow:
 
 
 def make_engine(url: URL, connect_timeout: float = 5.0) -> Engine:
-    """An engine that checks connections before use, so a database that restarts is reconnected."""
+    """The engine, with the round trips of a report cut to the work itself.
+
+    No ping before each use (`pool_pre_ping`, a round trip a report): a connection the database
+    dropped fails its first statement, the pool is refreshed, and `ObservationStore` runs the
+    work once more on a new connection. No rollback when a connection goes back to the pool
+    (`reset_on_return`, another round trip): every transaction here ends by a commit, or by the
+    rollback with which `Connection.close` ends an open one.
+    """
     connect_args: dict[str, Any] = {}
     backend = url.get_backend_name()
     if backend in ("mysql", "mariadb") or backend == "postgresql":
         connect_args = {"connect_timeout": max(1, int(connect_timeout))}
     elif backend == "sqlite":
         connect_args = {"check_same_thread": False, "timeout": 30}
-    return create_engine(url, pool_pre_ping=True, pool_recycle=3600, connect_args=connect_args)
+    return create_engine(url, pool_recycle=3600, pool_reset_on_return=None, connect_args=connect_args)
+
+
+def _insert_if_new(dialect: str) -> Any:
+    """INSERT one row unless its trial already holds it: the duplicate check and the insert in one
+    statement (one round trip). Names and value compare exactly: as bytes on MySQL/MariaDB, whose
+    collations take `Loss` and `loss ` for `loss`."""
+    fields = {
+        "trial_name": bindparam("trial_name", type_=T.trial_name.type),
+        "time": bindparam("time", type_=T.time.type),
+        "metric_name": bindparam("metric_name", type_=T.metric_name.type),
+        "value": bindparam("value", type_=T.value.type),
+    }
+    same = [T[name] == param for name, param in fields.items()]
+    if dialect == "mysql":
+        same += [
+            cast(T[name], LargeBinary) == cast(fields[name], LargeBinary)
+            for name in ("trial_name", "metric_name", "value")
+        ]
+    new = select(*fields.values()).where(~exists().where(*same))
+    return insert(observation_logs).from_select(list(fields), new)
 
 
 class ObservationStore:
@@ -79,16 +119,49 @@ class ObservationStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._insert_one = _insert_if_new(engine.dialect.name)
+
+    def _again_if_disconnected(self, work: Callable[[], R]) -> R:
+        """work(), once more if the database had dropped the connection (see make_engine); safe for
+        reports too, which store each row once however often they run."""
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            log.info("database connection lost (%s): once more on a new connection", exc.__class__.__name__)
+            return work()
 
     def ping(self) -> None:
         """`SELECT 1`; raises when the database does not answer."""
-        with self.engine.connect() as connection:
-            connection.execute(text("SELECT 1")).all()
+
+        def work() -> None:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1")).all()
+
+        self._again_if_disconnected(work)
 
     def report(self, trial_name: str, rows: Sequence[LogRow]) -> int:
         """Insert the rows the table does not already hold; returns how many were inserted."""
+        return self._again_if_disconnected(lambda: self._report(trial_name, rows))
+
+    def _report(self, trial_name: str, rows: Sequence[LogRow]) -> int:
         if not rows:
             return 0
+        if len(rows) == 1:  # what a collector sends while a trial logs slowly
+            (row,) = rows
+            with self._trial_locked(trial_name) as connection:
+                inserted = connection.execute(
+                    self._insert_one,
+                    {
+                        "trial_name": trial_name,
+                        "time": row.time,
+                        "metric_name": row.metric_name,
+                        "value": row.value,
+                    },
+                ).rowcount
+                connection.commit()
+            return int(inserted)
         low = min(r.time for r in rows)
         high = max(r.time for r in rows)
         names = sorted({r.metric_name for r in rows})
@@ -144,8 +217,13 @@ class ObservationStore:
             finally:
                 try:
                     connection.rollback()  # nothing left to roll back after the caller's commit
-                    connection.execute(MYSQL_UNLOCK, {"key": key})
-                except SQLAlchemyError:
+                    # On the driver's cursor: through SQLAlchemy it would begin a transaction that
+                    # closing the connection then rolls back, a round trip for nothing.
+                    cursor = connection.connection.cursor()
+                    cursor.execute(MYSQL_UNLOCK_SQL, (key,))
+                    cursor.fetchall()
+                    cursor.close()
+                except Exception:
                     log.warning("could not release the lock of trial %r: closing its connection", trial_name)
                     connection.invalidate()  # the server drops a session's locks with the session
 
@@ -169,21 +247,35 @@ class ObservationStore:
         if end is not None:
             query = query.where(T.time <= end)
         query = query.order_by(T.time, T.id)
-        with self.engine.connect() as connection:
-            return [
-                LogRow(time, name, value)
-                for time, name, value, trial in connection.execute(query)
-                if trial == trial_name and (name == metric_name or not metric_name)
-            ]
+
+        def work() -> list[LogRow]:
+            with self.engine.connect() as connection:
+                return [
+                    LogRow(time, name, value)
+                    for time, name, value, trial in connection.execute(query)
+                    if trial == trial_name and (name == metric_name or not metric_name)
+                ]
+
+        return self._again_if_disconnected(work)
 
     def delete(self, trial_name: str) -> int:
         """Remove every row of a trial (the Trial finalizer calls this)."""
-        with self.engine.begin() as connection:
-            return connection.execute(delete(observation_logs).where(T.trial_name == trial_name)).rowcount
+
+        def work() -> int:
+            with self.engine.begin() as connection:
+                return int(
+                    connection.execute(delete(observation_logs).where(T.trial_name == trial_name)).rowcount
+                )
+
+        return self._again_if_disconnected(work)
 
     def delete_many(self, trial_names: Iterable[str]) -> None:
         """Remove the rows of several trials in one statement."""
         names = list(trial_names)
-        if names:
+
+        def work() -> None:
             with self.engine.begin() as connection:
                 connection.execute(delete(observation_logs).where(T.trial_name.in_(names)))
+
+        if names:
+            self._again_if_disconnected(work)

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,11 +23,11 @@ from types import FrameType
 import grpc
 
 from katib_py.kube import rfc3339
-from katib_py.metricscollector.parse import JsonParser, MalformedLine, Observation, TextParser
+from katib_py.metricscollector.parse import JsonParser, TextParser, normalized, read_lines, time_text
 from katib_py.metricscollector.pns import MainProcessWatch, pid_file, terminate_children
 from katib_py.metricscollector.reporter import Reporter
 from katib_py.metricscollector.stoprules import EarlyStopper, StopRule
-from katib_py.metricscollector.tail import LineTail
+from katib_py.metricscollector.tail import LineBlock, LineTail
 from katib_py.metricscollector.tfevents import TFEventDirectory
 from katib_py.proto import api_pb2, api_pb2_grpc
 from katib_py.signals import EARLY_SIGTERM
@@ -68,26 +68,19 @@ def metric_log(name: str, value: str, time_text: str) -> api_pb2.MetricLog:
     return api_pb2.MetricLog(time_stamp=time_text, metric=api_pb2.Metric(name=name, value=value))
 
 
-def line_time(observation: Observation, line_number: int) -> str:
-    """The observation's own time, else the zero time plus `line_number` microseconds."""
-    if observation.time is not None:
-        return rfc3339.format(observation.time)
-    return rfc3339.zero_time_plus(line_number)
-
-
 class LineSource:
-    """A TEXT or JSON log file, tailed; echoes every line to stdout like Katib's sidecar."""
+    """A TEXT or JSON log file, tailed; echoes every line to stdout like Katib's sidecar.
+
+    TEXT is read a block of lines at a time (`TextParser.read`); JSON line by line.
+    """
 
     def __init__(self, config: CollectorConfig) -> None:
         self.tail = LineTail(config.path)
-        self.parse: Callable[[str], list[Observation]]
-        if config.kind == "JSON":
-            self.parse = JsonParser(config.metric_names).parse
-        else:
-            text = TextParser(config.metric_names, config.filters)
-            self.parse = text.parse
-            self.mentions = text.mentions_metric
-        self.kind = config.kind
+        self.parser: TextParser | JsonParser = (
+            JsonParser(config.metric_names)
+            if config.kind == "JSON"
+            else TextParser(config.metric_names, config.filters)
+        )
         self.echo = config.echo
         self.unreadable = 0
         self.lines = 0
@@ -98,40 +91,30 @@ class LineSource:
         """Lines skipped: unreadable ones, and those too long to hold (LineTail.max_line_bytes)."""
         return self.unreadable + self.tail.overlong
 
-    def _convert(self, lines: list[tuple[int, str]]) -> list[tuple[str, str, str]]:
-        if self.echo and lines:
-            sys.stdout.write("".join(text + "\n" for _, text in lines))
+    def _convert(self, blocks: list[LineBlock]) -> list[tuple[str, str, str]]:
+        if self.echo and blocks:
+            sys.stdout.write("".join(normalized(b.data).decode("utf-8") for b in blocks))
             sys.stdout.flush()
         found: list[tuple[str, str, str]] = []
-        self.lines += len(lines)
-        for number, text in lines:
-            try:
-                observations = self.parse(text)
-            except MalformedLine:
-                self.unreadable += 1
-                continue
-            if not observations:
-                if self.kind == "TEXT" and "=" in text and self.mentions(text):
-                    self.unreadable += 1
-                continue
-            untimed = ""
-            for o in observations:
-                if o.time is None:
-                    untimed = untimed or rfc3339.zero_time_plus(number)
-                    found.append((o.name, o.value, untimed))
-                else:
-                    found.append((o.name, o.value, rfc3339.format(o.time)))
+        for block in blocks:
+            if isinstance(self.parser, TextParser):
+                block_found, unreadable = self.parser.read(block.data, block.first)
+            else:
+                block_found, unreadable = read_lines(self.parser, block.lines())
+            self.lines += block.data.count(b"\n")
+            self.unreadable += unreadable
+            found += block_found
         return found
 
     def poll(self) -> list[tuple[str, str, str]]:
-        lines = self.tail.poll()
-        self.read_any = bool(lines)
-        return self._convert(lines)
+        blocks = self.tail.poll_blocks()
+        self.read_any = bool(blocks)
+        return self._convert(blocks)
 
     def drain(self) -> Iterator[list[tuple[str, str, str]]]:
         """Everything left in the file, chunk by chunk, including a last unterminated line."""
-        while lines := self.tail.finish():
-            yield self._convert(lines)
+        while blocks := self.tail.finish_blocks():
+            yield self._convert(blocks)
 
 
 class EventSource:
@@ -147,7 +130,7 @@ class EventSource:
         return self.reader.malformed
 
     def poll(self) -> list[tuple[str, str, str]]:
-        found = [(o.name, o.value, line_time(o, 0)) for o in self.reader.poll()]
+        found = [(o.name, o.value, time_text(o.time, 0)) for o in self.reader.poll()]
         self.lines += len(found)
         self.read_any = bool(found)
         return found

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain, compress, count, repeat
+from operator import and_, is_not
 
 from katib_py.api.collector_flags import compile_filter
 from katib_py.kube import rfc3339
@@ -121,6 +124,32 @@ class TextParser:
         self.names = list(dict.fromkeys(metric_names))
         self.wanted = frozenset(self.names)
         self.filters = compile_filters(filters)
+        default_only = [f.text for f in self.filters] == [DEFAULT_FILTER]
+        self._scan = DefaultFilterScan(self) if default_only else None
+        self._mentions = re.compile(
+            b"|".join(re.escape(n.encode("utf-8", "surrogatepass")) for n in self.names)
+        )
+
+    def read(self, data: bytes, first: int) -> tuple[list[Found], int]:
+        """`read_lines` of a block of lines (`LineBlock`), with the same results, faster: the
+        default filter over the whole block, other filters only on lines that mention a metric."""
+        data = normalized(data)
+        if self._scan is not None:
+            return self._scan.read(data, first)
+        if not self.names:
+            return [], 0  # no line mentions a metric
+        pieces = data.split(b"\n")
+        pieces.pop()
+        mentions = self._mentions.search
+        return read_lines(
+            self,
+            [
+                (number, piece.decode("utf-8"))
+                for number, piece in enumerate(pieces, first)
+                if mentions(piece)
+            ],
+            mentioned=True,
+        )
 
     def mentions_metric(self, line: str) -> bool:
         return any(name in line for name in self.names)
@@ -129,6 +158,10 @@ class TextParser:
         """Observations of a line; [] for lines that do not mention any metric."""
         if not self.mentions_metric(line):
             return []
+        return self.parse_mentioned(line)
+
+    def parse_mentioned(self, line: str) -> list[Observation]:
+        """`parse` of a line known to mention a metric."""
         time = _line_time(line)
         data = line.encode("utf-8", "surrogateescape")
         return [
@@ -137,6 +170,145 @@ class TextParser:
             for name, value in text_filter.pairs(data)
             if name in self.wanted
         ]
+
+
+Found = tuple[str, str, str]  # metric name, value, RFC 3339 time
+
+
+def time_text(observation_time: datetime | None, line_number: int) -> str:
+    """The observation's own time, else the zero time plus `line_number` microseconds."""
+    if observation_time is not None:
+        return rfc3339.format(observation_time)
+    return rfc3339.zero_time_plus(line_number)
+
+
+def read_lines(
+    parser: TextParser | JsonParser, lines: Iterable[tuple[int, str]], mentioned: bool = False
+) -> tuple[list[Found], int]:
+    """The plain path, line by line: (name, value, time) of every metric found, and how many lines
+    were unreadable (not JSON; or TEXT mentioning a metric and holding `=` but giving no value).
+    `mentioned`: the TEXT lines are known to mention a metric."""
+    found: list[Found] = []
+    unreadable = 0
+    text_lines = isinstance(parser, TextParser)
+    parse = parser.parse_mentioned if mentioned and isinstance(parser, TextParser) else parser.parse
+    for number, text in lines:
+        try:
+            observations = parse(text)
+        except MalformedLine:
+            unreadable += 1
+            continue
+        if not observations:
+            if text_lines and "=" in text and (mentioned or parser.mentions_metric(text)):  # type: ignore[union-attr]
+                unreadable += 1
+            continue
+        untimed = ""
+        for o in observations:
+            if o.time is None:
+                untimed = untimed or rfc3339.zero_time_plus(number)
+                found.append((o.name, o.value, untimed))
+            else:
+                found.append((o.name, o.value, rfc3339.format(o.time)))
+    return found, unreadable
+
+
+def normalized(data: bytes) -> bytes:
+    """Lines' bytes as the plain path sees them: invalid UTF-8 replaced, `\\r`s before a newline cut."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        data = data.decode("utf-8", "replace").encode("utf-8")
+    if b"\r\n" in data:
+        data = b"\n".join(piece.rstrip(b"\r") for piece in data.split(b"\n"))
+    return data
+
+
+# The default filter cut at its `=`: every match holds exactly one `=`, the name being the run of
+# name characters before it (after blanks), the value what follows it (after blanks). One C-level
+# `findall` per direction gives both for every `=` of a block; no blank here is a newline, so
+# nothing joins two lines. Python's `re` is safe on these, unlike on a user's filter: each match
+# starts at a literal `=` and never backtracks further than the run it stands on.
+_NAME_CHAR = rb"[\w|./-]"
+_VALUE = rb"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[Ee][+-]?\d+)?|(?i:nan|inf(?:inity)?))"
+_BLANKS = rb"[\t\f\r ]*"  # RE2's \\s without the newline (RE2's \\s has no \\v)
+_FORWARD = re.compile(rb"=" + _BLANKS + rb"(" + _VALUE + rb"|)")
+# A value (as the default filter takes it: no backtracking into it) running into a name character.
+_VALUE_RUNS_ON = re.compile(rb"=" + _BLANKS + rb"(?>" + _VALUE + rb")" + _NAME_CHAR)
+_BACKWARD = re.compile(rb"=" + _BLANKS + rb"(" + _NAME_CHAR + rb"*)")
+_MAY_BE_DIGIT = frozenset(b"0123456789") | frozenset(range(0x80, 0x100))  # str.isdigit() of a first character
+
+
+class DefaultFilterScan:
+    """The default filter over a whole block of lines at once, with the per-line path's results.
+
+    Per `=` of the block: its line's number (from each line's count of `=`), the name before it
+    and the value after it, each list built by C code; Python code runs once per metric found.
+    Where a value runs straight into a name character (`loss=1e`, `loss=info`, `a=1b=2`), RE2's
+    left-to-right matching can start the next match inside that run, so such a line is read by
+    the plain path. A line holding `=` and a metric name but no value of a wanted metric is
+    counted unreadable, as on the plain path.
+    """
+
+    def __init__(self, parser: TextParser) -> None:
+        self.parser = parser
+        self.reversed_names = {name.encode("utf-8", "surrogatepass")[::-1]: name for name in parser.names}
+        self.encoded_names = [name.encode("utf-8", "surrogatepass") for name in parser.names]
+
+    def read(self, data: bytes, first: int) -> tuple[list[Found], int]:
+        if b"=" not in data:
+            return [], 0
+        lines = data.split(b"\n")
+        lines.pop()
+        if _VALUE_RUNS_ON.search(data):
+            return self._split_at_runs(lines, first)
+        equals = list(map(bytes.count, lines, repeat(b"=")))
+        names = _BACKWARD.findall(data[::-1])
+        names.reverse()
+        numbers = chain.from_iterable(map(repeat, count(first), equals))  # the line of each `=`
+        wanted = list(map(self.reversed_names.get, names))
+        values = _FORWARD.findall(data)
+        hit = list(map(and_, map(is_not, wanted, repeat(None)), map(bool, values)))
+        found: list[Found] = []
+        stamps: dict[int, str] = {}
+        if any(hit):
+            hit_numbers = list(compress(numbers, hit))
+            stamps = self._stamps(lines, first, list(dict.fromkeys(hit_numbers)))
+            texts = b"\0".join(compress(values, hit)).decode("ascii").split("\0")  # one decode for all
+            found = list(zip(compress(wanted, hit), texts, map(stamps.__getitem__, hit_numbers), strict=True))  # type: ignore[arg-type]
+        unsure = [
+            lines[number - first] for number, n in zip(count(first), equals) if n and number not in stamps
+        ]
+        unreadable = sum(1 for line in unsure if any(name in line for name in self.encoded_names))
+        return found, unreadable
+
+    @staticmethod
+    def _stamps(lines: list[bytes], first: int, numbers: list[int]) -> dict[int, str]:
+        """The time text of each of these lines: its leading timestamp, else the zero time plus its number."""
+        dated = [n for n in numbers if lines[n - first][0] in _MAY_BE_DIGIT]
+        stamps = dict(zip(numbers, rfc3339.zero_times_plus(numbers), strict=True))
+        for number in dated:
+            stamps[number] = time_text(_line_time(lines[number - first].decode("utf-8")), number)
+        return stamps
+
+    def _split_at_runs(self, lines: list[bytes], first: int) -> tuple[list[Found], int]:
+        """The lines where a value runs into a name read the plain way; the lines between, in bulk."""
+        plain = [number for number, line in enumerate(lines, first) if _VALUE_RUNS_ON.search(line)]
+        found: list[Found] = []
+        unreadable = 0
+        start = first
+        for number in [*plain, first + len(lines)]:
+            if number > start:
+                part = self.read(
+                    b"".join(line + b"\n" for line in lines[start - first : number - first]), start
+                )
+                found += part[0]
+                unreadable += part[1]
+            if number < first + len(lines):
+                part = read_lines(self.parser, [(number, lines[number - first].decode("utf-8"))])
+                found += part[0]
+                unreadable += part[1]
+            start = number + 1
+        return found, unreadable
 
 
 def format_number(value: float | int) -> str:

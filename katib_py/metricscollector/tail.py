@@ -11,12 +11,34 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 1 << 20
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LineBlock:
+    """Consecutive lines as read: `data` is their bytes, each line ending in `\\n` (none decoded)."""
+
+    first: int  # the 1-based number of the first line in the file
+    data: bytes
+
+    def lines(self) -> list[tuple[int, str]]:
+        """(number, text) of each line: UTF-8 with invalid bytes replaced, trailing `\\r`s cut."""
+        pieces = self.data.split(b"\n")
+        pieces.pop()
+        return [
+            (number, piece.decode("utf-8", "replace").rstrip("\r"))
+            for number, piece in enumerate(pieces, self.first)
+        ]
+
+
+def lines_of(blocks: list[LineBlock]) -> list[tuple[int, str]]:
+    return [line for block in blocks for line in block.lines()]
 
 
 class LineTail:
@@ -58,14 +80,22 @@ class LineTail:
 
     def poll(self) -> list[tuple[int, str]]:
         """New complete lines, up to a chunk of them (after a rotation, the old file's last line too)."""
-        return self._read()[0]
+        return lines_of(self.poll_blocks())
 
     def finish(self) -> list[tuple[int, str]]:
         """The next chunk of what is left, including a last line without a newline; [] at the end."""
-        lines, at_end = self._read()
-        return lines if lines or not at_end else self._last_line()
+        return lines_of(self.finish_blocks())
 
-    def _read(self) -> tuple[list[tuple[int, str]], bool]:
+    def poll_blocks(self) -> list[LineBlock]:
+        """`poll`, as undecoded blocks of lines."""
+        return self._read()[0]
+
+    def finish_blocks(self) -> list[LineBlock]:
+        """`finish`, as undecoded blocks of lines."""
+        blocks, at_end = self._read()
+        return blocks if blocks or not at_end else self._last_line()
+
+    def _read(self) -> tuple[list[LineBlock], bool]:
         """The next complete lines, reading chunks until there are some; and whether the file ended."""
         if not self._open():
             return [], True
@@ -77,9 +107,9 @@ class LineTail:
             self.line_number = 0
         while data := self._stream.read(self.chunk_bytes):
             self._position += len(data)
-            lines = self._split(data)
-            if lines:
-                return lines, False
+            blocks = self._split(data)
+            if blocks:
+                return blocks, False
         if not self._replaced():
             return [], True
         log.info("%s was rotated: reading the new file", self.path)
@@ -87,49 +117,75 @@ class LineTail:
         self.close()
         return (last, False) if last else self._read()
 
-    def _split(self, data: bytes) -> list[tuple[int, str]]:
-        pieces = data.split(b"\n")
-        rest = pieces.pop()
-        lines: list[tuple[int, str]] = []
-        for index, piece in enumerate(pieces):
-            overlong = len(piece) > self.max_line_bytes
-            if index == 0:
-                overlong = (
-                    overlong
-                    or self._partial_overlong
-                    or len(self._partial) + len(piece) > self.max_line_bytes
-                )
-                piece = b"" if overlong else self._partial + piece
-                self._partial, self._partial_overlong = b"", False
-            self._add(lines, piece, overlong)
+    def _split(self, data: bytes) -> list[LineBlock]:
+        """The complete lines of `partial + data`, in blocks between the overlong ones (C-level splits:
+        no Python work per line unless a line may be overlong)."""
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            self._keep(data)
+            return []
+        first_end = data.index(b"\n")
+        head_overlong = self._partial_overlong or len(self._partial) + first_end > self.max_line_bytes
+        whole, rest = data[:cut], data[cut:]
+        blocks: list[LineBlock] = []
+        if head_overlong:
+            self._skip_overlong()
+            whole = whole[first_end + 1 :]
+        elif self._partial:
+            whole = self._partial + whole
+        self._partial, self._partial_overlong = b"", False
+        if len(whole) <= self.max_line_bytes + 1 or self._fits(whole):
+            self._add(blocks, whole)
+        else:
+            run: list[bytes] = []
+            for piece in whole[:-1].split(b"\n"):
+                if len(piece) > self.max_line_bytes:
+                    self._add(blocks, b"".join(run))
+                    run = []
+                    self._skip_overlong()
+                else:
+                    run.append(piece + b"\n")
+            self._add(blocks, b"".join(run))
+        self._keep(rest)
+        return blocks
+
+    def _fits(self, whole: bytes) -> bool:
+        return max(map(len, whole.split(b"\n"))) <= self.max_line_bytes
+
+    def _keep(self, rest: bytes) -> None:
+        """Hold the unterminated end of a chunk (or only count it, once it is too long)."""
         if self._partial_overlong or len(self._partial) + len(rest) > self.max_line_bytes:
             self._partial, self._partial_overlong = b"", True
         else:
             self._partial += rest
-        return lines
 
-    def _last_line(self) -> list[tuple[int, str]]:
+    def _last_line(self) -> list[LineBlock]:
         """The unterminated last line, as a line of its own."""
         if not self._partial and not self._partial_overlong:
             return []
-        lines: list[tuple[int, str]] = []
-        self._add(lines, self._partial, self._partial_overlong)
+        blocks: list[LineBlock] = []
+        if self._partial_overlong:
+            self._skip_overlong()
+        else:
+            self._add(blocks, self._partial + b"\n")
         self._partial, self._partial_overlong = b"", False
-        return lines
+        return blocks
 
-    def _add(self, lines: list[tuple[int, str]], piece: bytes, overlong: bool) -> None:
+    def _add(self, blocks: list[LineBlock], whole: bytes) -> None:
+        if whole:
+            blocks.append(LineBlock(self.line_number + 1, whole))
+            self.line_number += whole.count(b"\n")
+
+    def _skip_overlong(self) -> None:
         self.line_number += 1
-        if overlong:
-            self.overlong += 1
-            if self.overlong <= 10:
-                log.warning(
-                    "line %d of %s is longer than %d bytes: skipped",
-                    self.line_number,
-                    self.path,
-                    self.max_line_bytes,
-                )
-            return
-        lines.append((self.line_number, piece.decode("utf-8", "replace").rstrip("\r")))
+        self.overlong += 1
+        if self.overlong <= 10:
+            log.warning(
+                "line %d of %s is longer than %d bytes: skipped",
+                self.line_number,
+                self.path,
+                self.max_line_bytes,
+            )
 
     def close(self) -> None:
         if self._stream is not None:
