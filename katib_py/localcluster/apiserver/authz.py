@@ -54,9 +54,8 @@ class Authorizer:
             )
         return self._policy
 
-    def authorize(self, user: User, method: str, path: str, query: Mapping[str, str]) -> rbac.Attributes:
-        """The request's attributes when RBAC allows it; raises kube's 403 otherwise."""
-        attrs = rbac.request_attributes(user.username, user.groups, method, path, query)
+    def check(self, attrs: rbac.Attributes) -> rbac.Attributes:
+        """`attrs` when RBAC allows them; raises kube's 403 otherwise."""
         if not self.policy.allows(attrs):
             raise rbac.forbidden(attrs)
         return attrs
