@@ -8,7 +8,6 @@ matches, not a scan of the bindings.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from typing import Any
 
 from katib_py.kube import errors
