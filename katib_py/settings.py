@@ -110,6 +110,7 @@ class KatibConfigSource:
         self.ttl = ttl
         self._value: KatibConfig | None = None
         self._read_at = 0.0
+        self._parsed: tuple[str, KatibConfig] | None = None  # the last text read and its model
 
     async def get(self) -> KatibConfig:
         if self._value is not None and time.monotonic() - self._read_at < self.ttl:
@@ -121,11 +122,14 @@ class KatibConfigSource:
                 "ConfigMap %s/%s not found: using the packaged default", self.namespace, KATIB_CONFIG_NAME
             )
             value = default_katib_config()
+        elif self._parsed is not None and self._parsed[0] == text:
+            value = self._parsed[1]  # unchanged: parsing the YAML was a fifth of the operator's CPU
         else:
             try:
                 value = load_katib_config(text)
             except KatibConfigError:
                 log.exception("katib-config in %s is invalid: using the packaged default", self.namespace)
                 value = default_katib_config()
+            self._parsed = (text, value)
         self._value, self._read_at = value, time.monotonic()
         return value
