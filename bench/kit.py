@@ -21,10 +21,10 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from katib_py.api.resources import EXPERIMENTS, TRIALS
+from katib_py.api.resources import EXPERIMENTS, SUGGESTIONS, TRIALS
 from katib_py.kube.client import KubeClient
 from katib_py.kube.errors import Expired
-from katib_py.kube.resource import JOBS, Resource
+from katib_py.kube.resource import DEPLOYMENTS, JOBS, PODS, Resource
 
 NAMESPACE = "default"
 Obj = dict[str, Any]
@@ -129,19 +129,31 @@ def _states(kind: str, obj: Obj) -> list[str]:
         out += [s for s in ("Running", "Succeeded", "Failed") if _true(obj, s)]
     elif kind == "jobs":
         out += [s for s in ("Complete", "Failed") if _true(obj, s)]
+    elif kind == "suggestions":
+        out += [s for s in ("DeploymentReady", "Running") if _true(obj, s)]
+    elif kind == "deployments":
+        out += [s for s in ("Available",) if _true(obj, s)]
+    elif kind == "pods":
+        out += [s for s in ("Ready",) if _true(obj, s)]
+        if (obj.get("status") or {}).get("phase") in ("Running", "Succeeded"):
+            out.append("Running")
     return out
 
 
 class Watcher:
-    """Watches trials, experiments and jobs of the namespace into a Timeline."""
+    """Watches trials, experiments and jobs (and more with `detail`) into a Timeline."""
 
-    def __init__(self, kube: KubeClient) -> None:
+    def __init__(self, kube: KubeClient, *, detail: bool = False) -> None:
+        """`detail`: suggestions, deployments and pods too (the first trial's path, step by step)."""
         self.kube = kube
+        self.kinds = [("trials", TRIALS), ("experiments", EXPERIMENTS), ("jobs", JOBS)]
+        if detail:
+            self.kinds += [("suggestions", SUGGESTIONS), ("deployments", DEPLOYMENTS), ("pods", PODS)]
         self.timeline = Timeline()
         self.tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        for name, res in (("trials", TRIALS), ("experiments", EXPERIMENTS), ("jobs", JOBS)):
+        for name, res in self.kinds:
             self.tasks.append(asyncio.create_task(self._run(name, res)))
 
     async def _run(self, kind: str, res: Resource) -> None:
@@ -317,7 +329,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def self_pid() -> int:

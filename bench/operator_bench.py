@@ -35,7 +35,6 @@ from bench.kit import (
     experiment,
     job_spec,
     kubectl_apply,
-    percentile,
     request_counts,
     request_table,
     rss_mib,
@@ -46,13 +45,34 @@ from katib_py.kube.client import KubeClient
 from katib_py.kube.resource import JOBS
 from katib_py.local.up import Stack
 
+FIRST_TRIAL_STEPS = [
+    ("experiments", "Created", ""),
+    ("suggestions", "Created", ""),
+    ("deployments", "Created", "-random"),
+    ("pods", "Created", "-random-"),
+    ("pods", "Running", "-random-"),
+    ("pods", "Ready", "-random-"),
+    ("deployments", "Available", "-random"),
+    ("suggestions", "DeploymentReady", ""),
+    ("suggestions", "Running", ""),
+    ("trials", "Created", "-"),
+    ("jobs", "Created", "-"),
+    ("trials", "Running", "-"),
+]
 
-async def first_trial_running(stack: Stack, watcher: Watcher, name: str) -> float:
+
+async def first_trial_running(stack: Stack, watcher: Watcher, name: str) -> tuple[float, list[str]]:
+    """Seconds from `kubectl apply` to the first trial Running, and the steps on the way."""
     t0 = time.perf_counter()
     await asyncio.to_thread(kubectl_apply, stack.kubeconfig, [experiment(name, 1, 1)])
     tl = watcher.timeline
     await tl.wait(lambda: tl.times("trials", "Running", f"{NAMESPACE}/{name}-"), 120)
-    return tl.times("trials", "Running", f"{NAMESPACE}/{name}-")[0] - t0
+    steps = []
+    for kind, state, suffix in FIRST_TRIAL_STEPS:
+        seen = tl.times(kind, state, f"{NAMESPACE}/{name}{suffix}")
+        if seen:
+            steps.append(f"  {seen[0] - t0:6.2f} s  {kind[:-1]} {state}")
+    return tl.times("trials", "Running", f"{NAMESPACE}/{name}-")[0] - t0, steps
 
 
 async def job_running(stack: Stack, watcher: Watcher, name: str) -> float:
@@ -130,9 +150,13 @@ async def main(opts: argparse.Namespace) -> None:
         watcher.start()
         try:
             assert stack.operator is not None
+            operator_pid = stack.operator.pid
             # 1. first trial Running
-            cold = await first_trial_running(stack, watcher, "first-cold")
-            warm = await first_trial_running(stack, watcher, "first-warm")
+            detail = Watcher(kube, detail=True)  # suggestions, deployments, pods: for table 1 only
+            detail.start()
+            cold, _ = await first_trial_running(stack, detail, "first-cold")
+            warm, steps = await first_trial_running(stack, detail, "first-warm")
+            await detail.stop()
             job = await job_running(stack, watcher, "first-job")
             out += [
                 "1. kubectl apply -> first trial Running (random, embedded)",
@@ -140,6 +164,8 @@ async def main(opts: argparse.Namespace) -> None:
                 f"{'first experiment after katib-py up (cold)':<44} {cold:>8.2f}",
                 f"{'a later experiment (warm)':<44} {warm:>8.2f}",
                 f"{'baseline: kubectl apply of a Job -> Complete':<44} {job:>8.2f}",
+                "the warm one, step by step (first seen in a watch, from kubectl apply):",
+                *steps,
                 "",
             ]
 
@@ -177,7 +203,8 @@ async def main(opts: argparse.Namespace) -> None:
                 rate = steady_rate(watcher.timeline, f"{NAMESPACE}/over-p{p}-")
                 rows.append((p, m, base, from_first, rate, reason))
             out += [
-                "3. control-plane overhead per no-op trial (Push collector), vs the same Jobs created directly",
+                "3. control-plane overhead per no-op trial (Push collector: nothing pushed, so each trial"
+                " ends MetricsUnavailable), vs the same Jobs created directly",
                 f"{'parallel':>8} {'trials':>6} {'jobs only s':>11} {'katib s':>8} {'ratio':>6} "
                 f"{'overhead/trial ms':>17} {'steady trials/min':>17}  result",
             ]
@@ -193,7 +220,7 @@ async def main(opts: argparse.Namespace) -> None:
             )
             out += [
                 "",
-                f"RSS MiB: operator {rss_mib(stack.operator.pid):.0f} (peak {rss_mib(stack.operator.pid, True):.0f}), "
+                f"RSS MiB: operator {rss_mib(operator_pid):.0f} (peak {rss_mib(operator_pid, True):.0f}), "
                 f"control plane (API server + controllers + kubelet, this process) {rss_mib(self_pid()):.0f} "
                 f"(peak {rss_mib(self_pid(), True):.0f})",
             ]

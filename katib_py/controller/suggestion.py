@@ -133,14 +133,15 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     trial_bodies = ctx.cache.trials_of(namespace, name)
     trials = [ctx.cache.model("trials", b, Trial) for b in trial_bodies]
     pruned = ss.prune_completed(s, trials)
-    if pruned is not None:
-        body = await ctx.write_status(SUGGESTIONS, "suggestions", body, pruned.dump())
-        s = Suggestion.load(body)
-
     wanted = ss.current_requests(s) - ss.suggestion_count(s)
     settings = s.status.algorithm_settings if s.status else None
     if wanted <= 0 or ss.is_end_reached(settings):
+        if pruned is not None:
+            await ctx.write_status(SUGGESTIONS, "suggestions", body, pruned.dump())
         return None
+    if pruned is not None:
+        # the completed trials' assignments leave with the new ones arriving: one status write
+        s = s.model_copy(update={"status": pruned})
     return await _sync_assignments(
         ctx, body, s, exp, trial_bodies, trials, wanted, address, es_address, config
     )
