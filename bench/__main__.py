@@ -20,7 +20,9 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
         ["--rows", "1000000,10000000"],
     ),
     "suggestion": (["--quick"], []),
-    "operator": (["--trials", "30"], []),
+    "operator": (["--overhead-trials", "100"], []),
+    "scale": (["--experiments", "10", "--trials", "5"], ["--experiments", "100", "--trials", "20"]),
+    "long": (["--trials", "500"], ["--trials", "20000"]),
     "nas": (["--quick"], []),
     "multiobjective": (["--seeds", "3", "--dims", "6"], []),
 }

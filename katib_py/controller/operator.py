@@ -90,6 +90,7 @@ class Operator:
             config=KatibConfigSource(kube, self.settings.core_namespace),
             shard=self.settings.shard,
         )
+        self.ctx.services.call_seconds = self.ctx.metrics.service_call_seconds
         self.job_kinds: list[Resource] = []
         self.ready = asyncio.Event()
 
