@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from katib_py.api.resources import EXPERIMENTS, SUGGESTIONS, TRIALS
@@ -78,7 +78,7 @@ def experiment(
 
 def kubectl_apply(kubeconfig: Path, objs: list[Obj]) -> None:
     """`kubectl apply -f -` of the objects as one YAML stream, as a user applies a file."""
-    body = "\n---\n".join(json.dumps(obj) for obj in objs)
+    body = yaml.safe_dump_all(objs)
     done = subprocess.run(
         ["kubectl", "--kubeconfig", str(kubeconfig), "apply", "-f", "-"],
         input=body.encode(),

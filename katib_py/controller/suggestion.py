@@ -91,9 +91,14 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     now = now_time()
     if sst.is_succeeded(s):
         # The experiment is done: remove the service, keep any volume (FromVolume can restart).
-        if ctx.cache.get("deployments", namespace, resource) is not None:
+        deployment = ctx.cache.get("deployments", namespace, resource)
+        if deployment is not None and not deployment["metadata"].get("deletionTimestamp"):
             await ctx.kube.delete(DEPLOYMENTS, resource, namespace, propagation="Foreground")
             await ctx.kube.delete(SERVICES, resource, namespace)
+            # deleting until its watch event says so (bench.scale_bench saw both deleted twice)
+            if ctx.cache.get("deployments", namespace, resource) is not None:
+                meta = {**deployment["metadata"], "deletionTimestamp": now}
+                ctx.cache.observe("deployments", {**deployment, "metadata": meta})
         return None
     if sst.is_failed(s):
         return None
