@@ -34,9 +34,12 @@ class Context:
     # the Experiments this replica owns (all of them unless the operator is sharded)
     shard: Shard = field(default_factory=Shard)
 
-    def enqueue(self, kind: str, namespace: str, name: str) -> None:
+    def enqueue(self, kind: str, namespace: str, name: str, batch: float = 0.0) -> None:
+        """Queue a reconcile; with `batch` seconds, the changes arriving meanwhile share it."""
         queue = self.queues.get(kind)
-        if queue is not None:
+        if queue is not None and batch > 0:
+            queue.add_after((namespace, name), batch)
+        elif queue is not None:
             queue.add((namespace, name))
 
     async def write_status(self, kind: Resource, cache_kind: str, obj: Obj, status: Obj) -> Obj:

@@ -44,6 +44,9 @@ from katib_py.settings import KatibConfigSource, Settings
 
 log = logging.getLogger(__name__)
 
+# how long a trial's change waits for others before its experiment is reconciled
+TRIAL_BATCH_SECONDS = 0.05
+
 
 @dataclass
 class OperatorOptions:
@@ -154,8 +157,10 @@ class Operator:
             self.ctx.enqueue("trials", ns, name)
             experiment = ((obj.get("metadata") or {}).get("labels") or {}).get(EXPERIMENT_LABEL)
             if experiment:
-                self.ctx.enqueue("experiments", ns, experiment)
-                self.ctx.enqueue("suggestions", ns, experiment)
+                # the changes of many trials share one reconcile (and status write) of their
+                # experiment and suggestion
+                self.ctx.enqueue("experiments", ns, experiment, batch=TRIAL_BATCH_SECONDS)
+                self.ctx.enqueue("suggestions", ns, experiment, batch=TRIAL_BATCH_SECONDS)
 
     def on_deployment(self, event: dict[str, Any], **_: Any) -> None:
         obj = event.get("object")
@@ -191,9 +196,15 @@ class Operator:
 
     def register_handlers(self, registry: kopf.OperatorRegistry) -> None:
         def register(kind: Resource, fn: Callable[..., None]) -> None:
+            # kopf runs a plain function in a thread pool: the cache and the work queues belong to
+            # the event loop (asyncio queues are not thread-safe: a worker could sleep through a
+            # key put from another thread), so the handlers run on the loop, as coroutines
+            async def on_event(**kwargs: Any) -> None:
+                fn(**kwargs)
+
             kopf.on.event(
                 kind.group, kind.version, kind.plural, registry=registry, id=f"katib-{kind.plural}"
-            )(fn)
+            )(on_event)
 
         register(EXPERIMENTS, self.on_experiment)
         register(SUGGESTIONS, self.on_suggestion)
