@@ -118,8 +118,9 @@ async def main(opts: argparse.Namespace) -> None:
                     break
                 await asyncio.sleep(opts.interval)
             peaks = {k: rss_mib(pid, True) for k, pid in pids.items()}
-            for pid in suggestion_pids:
-                peaks[f"suggestion service {pid}"] = rss_mib(pid, True)
+            for pid in suggestion_pids:  # the one still running (others' machines' may match too)
+                if rss_mib(pid, True):
+                    peaks[f"suggestion service {pid}"] = rss_mib(pid, True)
         finally:
             await watcher.stop()
             await kube.close()
