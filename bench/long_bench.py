@@ -118,7 +118,7 @@ async def main(opts: argparse.Namespace) -> None:
                     break
                 await asyncio.sleep(opts.interval)
             peaks = {k: rss_mib(pid, True) for k, pid in pids.items()}
-            for pid in suggestion_pids:  # the one still running (others' machines' may match too)
+            for pid in suggestion_pids:  # still running (another stack's service may match too)
                 if rss_mib(pid, True):
                     peaks[f"suggestion service {pid}"] = rss_mib(pid, True)
         finally:
