@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.dbmanager_bench import table
+from bench.kit import Watcher
 from bench.operator_bench import run_experiment
 
 Result = tuple[str, float, float, int, str]  # framework, start-up s, run s, trials, how
@@ -105,13 +106,19 @@ async def katib(trials: int, parallelism: int) -> Result:
         stack = Stack(Path(tmp))
         await stack.start()
         kube = KubeClient.from_kubeconfig(str(stack.kubeconfig))
+        watcher = Watcher(kube)
+        watcher.start()
         try:
             up = time.perf_counter() - started
-            first, run, reason = await run_experiment(kube, "frameworks", trials, parallelism)
+            total, run, reason = await run_experiment(
+                stack, watcher, "frameworks", trials, parallelism, "Push"
+            )
+            first = total - run  # apply -> the first trial exists
         finally:
+            await watcher.stop()
             await kube.close()
             await stack.stop()
-    assert reason == "ExperimentMaxTrialsReached", reason
+    assert reason.startswith("Succeeded"), reason
     return (f"katib-py (`katib-py up`, {parallelism} at a time)", up + first, run, trials, "Experiment")
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from katib_py.api.config import KatibConfig, KatibConfigError, default_katib_config, load_katib_config
+from katib_py.core.sharding import Shard, ShardError, parse_shard
 from katib_py.kube.resource import CONFIGMAPS
 
 if TYPE_CHECKING:
@@ -58,6 +59,13 @@ class Settings:
     operator_username: str | None = None
     # None: decided from the API server's version (native sidecars from Kubernetes 1.29 on).
     native_sidecar: bool | None = None
+    # KATIB_OPERATOR_SHARD=I/N: this operator replica owns the Experiments of shard I of N
+    shard: Shard = field(default_factory=Shard)
+
+    @property
+    def shard_instance(self) -> str:
+        """The reportingInstance of a sharded operator's Events ("" unsharded)."""
+        return f"shard-{self.shard.index}-of-{self.shard.count}" if self.shard.sharded else ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,7 +91,17 @@ class Settings:
             ),
             operator_username=env.get("KATIB_OPERATOR_USERNAME") or None,
             native_sidecar=_bool(env.get("KATIB_NATIVE_SIDECAR")),
+            shard=_shard(env.get("KATIB_OPERATOR_SHARD")),
         )
+
+
+def _shard(value: str | None) -> Shard:
+    if not value:
+        return Shard()
+    try:
+        return parse_shard(value)
+    except ShardError as exc:
+        raise ValueError(f"KATIB_OPERATOR_SHARD: {exc}") from None
 
 
 def _bool(value: str | None) -> bool | None:
@@ -110,6 +128,7 @@ class KatibConfigSource:
         self.ttl = ttl
         self._value: KatibConfig | None = None
         self._read_at = 0.0
+        self._parsed: tuple[str, KatibConfig] | None = None  # the last text read and its model
 
     async def get(self) -> KatibConfig:
         if self._value is not None and time.monotonic() - self._read_at < self.ttl:
@@ -121,11 +140,14 @@ class KatibConfigSource:
                 "ConfigMap %s/%s not found: using the packaged default", self.namespace, KATIB_CONFIG_NAME
             )
             value = default_katib_config()
+        elif self._parsed is not None and self._parsed[0] == text:
+            value = self._parsed[1]  # unchanged: parsing the YAML was a fifth of the operator's CPU
         else:
             try:
                 value = load_katib_config(text)
             except KatibConfigError:
                 log.exception("katib-config in %s is invalid: using the packaged default", self.namespace)
                 value = default_katib_config()
+            self._parsed = (text, value)
         self._value, self._read_at = value, time.monotonic()
         return value

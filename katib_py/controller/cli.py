@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import signal
+import sys
 from typing import Any
 
 from katib_py.controller.operator import Operator, OperatorOptions
+from katib_py.core.sharding import parse_shard
+from katib_py.settings import Settings
 
 
 def register(subparsers: Any) -> None:
@@ -52,10 +56,25 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--lease-duration", type=float, default=15.0, help="seconds a leader's Lease is valid"
     )
+    parser.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="own only the Experiments of shard I of N (by a hash of namespace/name), with their "
+        "Suggestions, Trials and jobs; run one replica per shard (default: $KATIB_OPERATOR_SHARD, else 0/1). "
+        "Each shard elects its own leader with --leader-elect",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env()
+        if args.shard is not None:
+            settings = dataclasses.replace(settings, shard=parse_shard(args.shard))
+    except ValueError as exc:
+        print(f"katib-py operator: {exc}", file=sys.stderr)
+        return 2
     options = OperatorOptions(
         metrics_addr=args.metrics_addr,
         health_addr=args.health_addr,
@@ -69,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         leader_elect=args.leader_elect,
         lease_duration=args.lease_duration,
     )
-    return asyncio.run(_main(options))
+    return asyncio.run(_main(options, settings))
 
 
 def _dump_tasks() -> None:
@@ -82,7 +101,7 @@ def _dump_tasks() -> None:
     logging.getLogger(__name__).warning("asyncio tasks:\n%s", out.getvalue())
 
 
-async def _main(options: OperatorOptions) -> int:
+async def _main(options: OperatorOptions, settings: Settings) -> int:
     from katib_py.kube.client import KubeClient
 
     stop = asyncio.Event()
@@ -90,7 +109,11 @@ async def _main(options: OperatorOptions) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
-    operator = Operator(KubeClient.from_environment(), options)
+    operator = Operator(KubeClient.from_environment(), options, settings)
+    if settings.shard.sharded:
+        logging.getLogger(__name__).warning(
+            "operator shard %s: owns the Experiments of that shard", settings.shard
+        )
     if not options.leader_elect:
         config = await operator.ctx.config.get()
         options.leader_elect = config.init.controller.enable_leader_election

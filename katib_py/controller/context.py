@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from katib_py.controller.cache import ObjectCache
 from katib_py.controller.services import Services
 from katib_py.controller.telemetry import Metrics
+from katib_py.core.sharding import Shard
 from katib_py.kube.client import KubeClient
 from katib_py.kube.errors import Conflict
 from katib_py.kube.events import EventRecorder
@@ -30,10 +31,15 @@ class Context:
     # cache kinds of the job kinds the operator watches (katib-config trialResources)
     watched_jobs: set[str] = field(default_factory=set)
     rng: random.Random = field(default_factory=random.SystemRandom)
+    # the Experiments this replica owns (all of them unless the operator is sharded)
+    shard: Shard = field(default_factory=Shard)
 
-    def enqueue(self, kind: str, namespace: str, name: str) -> None:
+    def enqueue(self, kind: str, namespace: str, name: str, batch: float = 0.0) -> None:
+        """Queue a reconcile; with `batch` seconds, the changes arriving meanwhile share it."""
         queue = self.queues.get(kind)
-        if queue is not None:
+        if queue is not None and batch > 0:
+            queue.add_after((namespace, name), batch)
+        elif queue is not None:
             queue.add((namespace, name))
 
     async def write_status(self, kind: Resource, cache_kind: str, obj: Obj, status: Obj) -> Obj:

@@ -18,6 +18,7 @@ from katib_py.core import experiment_status as es
 from katib_py.core import suggestion_status as sst
 from katib_py.core import suggestion_sync as ss
 from katib_py.core import trial_status as ts
+from katib_py.core.sharding import SHARD_ANNOTATION
 from katib_py.core.template import TemplateError, trial_template_text
 from katib_py.core.trial_counting import decide_trial_counts, incomplete_early_stopped
 from katib_py.core.trial_instance import build_trial
@@ -59,11 +60,18 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
             )
             ctx.metrics.experiment_deleted.labels(namespace).inc()
         return None
-    if FINALIZER not in finalizers:
-        body = await ctx.patch_object(
-            EXPERIMENTS, "experiments", body, {"metadata": {"finalizers": [*finalizers, FINALIZER]}}
-        )
-        ctx.metrics.experiment_created.labels(namespace).inc()
+    stamp = str(ctx.shard) if ctx.shard.sharded else None
+    stale = stamp is not None and (meta.get("annotations") or {}).get(SHARD_ANNOTATION) != stamp
+    if FINALIZER not in finalizers or stale:
+        # a sharded operator says which shard runs the experiment, in the same write as the finalizer
+        patch: Obj = {"metadata": {}}
+        if FINALIZER not in finalizers:
+            patch["metadata"]["finalizers"] = [*finalizers, FINALIZER]
+        if stale:
+            patch["metadata"]["annotations"] = {SHARD_ANNOTATION: stamp}
+        body = await ctx.patch_object(EXPERIMENTS, "experiments", body, patch)
+        if FINALIZER not in finalizers:
+            ctx.metrics.experiment_created.labels(namespace).inc()
 
     exp = Experiment.load(body)
     now = now_time()

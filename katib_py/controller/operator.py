@@ -27,12 +27,13 @@ from katib_py.api.resources import EXPERIMENTS, KATIB_KINDS, SUGGESTIONS, TRIALS
 from katib_py.controller.cache import EXPERIMENT_LABEL, ObjectCache
 from katib_py.controller.context import Context
 from katib_py.controller.experiment import reconcile_experiment
-from katib_py.controller.leader import LeaderElector
+from katib_py.controller.leader import DEFAULT_LEASE_NAME, LeaderElector
 from katib_py.controller.services import Services
 from katib_py.controller.suggestion import reconcile_suggestion
 from katib_py.controller.telemetry import COMPONENT, Metrics
 from katib_py.controller.trial import job_cache_kind, reconcile_trial
 from katib_py.core.infra_failure import pod_infra_failure
+from katib_py.core.sharding import Shard
 from katib_py.kube.client import KubeClient
 from katib_py.kube.errors import ApiError
 from katib_py.kube.events import EventRecorder
@@ -42,6 +43,9 @@ from katib_py.kube.workqueue import WorkQueue
 from katib_py.settings import KatibConfigSource, Settings
 
 log = logging.getLogger(__name__)
+
+# how long a trial's change waits for others before its experiment is reconciled
+TRIAL_BATCH_SECONDS = 0.05
 
 
 @dataclass
@@ -84,24 +88,53 @@ class Operator:
             settings=self.settings,
             cache=self.cache,
             services=Services(kube, self.settings.db_manager.address),
-            events=EventRecorder(kube, COMPONENT),
+            events=EventRecorder(kube, COMPONENT, self.settings.shard_instance),
             metrics=Metrics(self.registry, self.cache),
             config=KatibConfigSource(kube, self.settings.core_namespace),
+            shard=self.settings.shard,
         )
+        self.ctx.services.call_seconds = self.ctx.metrics.service_call_seconds
         self.job_kinds: list[Resource] = []
         self.ready = asyncio.Event()
-
-    # ---------------------------------------------------------------- watch events
 
     def _observe(self, cache_kind: str, event: dict[str, Any]) -> dict[str, Any] | None:
         obj = event.get("object")
         if not isinstance(obj, dict):
+            return None
+        # another shard's object is neither cached nor reconciled; a deletion is always forgotten
+        # (a job's Trial may be gone from the cache already)
+        if event.get("type") != "DELETED" and not self.mine(cache_kind, obj):
             return None
         if event.get("type") == "DELETED":
             self.cache.forget(cache_kind, obj)
         else:
             self.cache.observe(cache_kind, obj)
         return obj
+
+    # ---------------------------------------------------------------- shards
+
+    def owner_experiment(self, cache_kind: str, obj: dict[str, Any]) -> str | None:
+        """The name of the Experiment an object belongs to (in its namespace), None if unknown."""
+        if cache_kind in ("experiments", "suggestions"):
+            return str(obj["metadata"]["name"])
+        if cache_kind == "trials":
+            labels = obj["metadata"].get("labels") or {}
+            return labels.get(EXPERIMENT_LABEL) or controller_name(obj, "Experiment")
+        if cache_kind == "deployments":
+            return controller_name(obj, "Suggestion")
+        trial = controller_name(obj, "Trial")  # a trial job: through its (cached, so owned) Trial
+        body = self.cache.get("trials", key_of(obj)[0], trial) if trial else None
+        return self.owner_experiment("trials", body) if body is not None else None
+
+    def mine(self, cache_kind: str, obj: dict[str, Any]) -> bool:
+        """Whether this replica's shard owns the object (always, unless the operator is sharded)."""
+        shard = self.ctx.shard
+        if not shard.sharded:
+            return True
+        experiment = self.owner_experiment(cache_kind, obj)
+        return experiment is not None and shard.owns(key_of(obj)[0], experiment)
+
+    # ---------------------------------------------------------------- watch events
 
     def on_experiment(self, event: dict[str, Any], **_: Any) -> None:
         obj = self._observe("experiments", event)
@@ -124,19 +157,22 @@ class Operator:
             self.ctx.enqueue("trials", ns, name)
             experiment = ((obj.get("metadata") or {}).get("labels") or {}).get(EXPERIMENT_LABEL)
             if experiment:
-                self.ctx.enqueue("experiments", ns, experiment)
-                self.ctx.enqueue("suggestions", ns, experiment)
+                # the changes of many trials share one reconcile (and status write) of their
+                # experiment and suggestion
+                self.ctx.enqueue("experiments", ns, experiment, batch=TRIAL_BATCH_SECONDS)
+                self.ctx.enqueue("suggestions", ns, experiment, batch=TRIAL_BATCH_SECONDS)
 
     def on_deployment(self, event: dict[str, Any], **_: Any) -> None:
         obj = event.get("object")
-        if isinstance(obj, dict) and (owner := controller_name(obj, "Suggestion")):
-            self._observe("deployments", event)
+        owner = controller_name(obj, "Suggestion") if isinstance(obj, dict) else None
+        if owner and isinstance(obj, dict) and self._observe("deployments", event) is not None:
             self.ctx.enqueue("suggestions", key_of(obj)[0], owner)
 
     def on_job(self, cache_kind: str, event: dict[str, Any], **_: Any) -> None:
         obj = event.get("object")
         if isinstance(obj, dict) and (owner := controller_name(obj, "Trial")):
-            self._observe(cache_kind, event)
+            if self._observe(cache_kind, event) is None:
+                return
             if event.get("type") == "DELETED":
                 self.cache.forget_pods_of(str(obj["metadata"].get("uid") or ""))
             self.ctx.enqueue("trials", key_of(obj)[0], owner)
@@ -160,9 +196,15 @@ class Operator:
 
     def register_handlers(self, registry: kopf.OperatorRegistry) -> None:
         def register(kind: Resource, fn: Callable[..., None]) -> None:
+            # kopf runs a plain function in a thread pool: the cache and the work queues belong to
+            # the event loop (asyncio queues are not thread-safe: a worker could sleep through a
+            # key put from another thread), so the handlers run on the loop, as coroutines
+            async def on_event(**kwargs: Any) -> None:
+                fn(**kwargs)
+
             kopf.on.event(
                 kind.group, kind.version, kind.plural, registry=registry, id=f"katib-{kind.plural}"
-            )(fn)
+            )(on_event)
 
         register(EXPERIMENTS, self.on_experiment)
         register(SUGGESTIONS, self.on_suggestion)
@@ -202,7 +244,8 @@ class Operator:
             for obj in await self.kube.list(kind):
                 if cache_kind == "deployments" and not controller_name(obj, "Suggestion"):
                     continue
-                self.cache.observe(cache_kind, obj)
+                if self.mine(cache_kind, obj):  # trials are listed before their jobs
+                    self.cache.observe(cache_kind, obj)
         try:
             for pod in await self.kube.list(PODS):
                 self.on_pod({"type": "ADDED", "object": pod})
@@ -294,8 +337,12 @@ class Operator:
         lost = False
         try:
             if self.options.leader_elect:
+                shard = self.settings.shard
                 elector = LeaderElector(
-                    self.kube, self.settings.core_namespace, duration=self.options.lease_duration
+                    self.kube,
+                    self.settings.core_namespace,
+                    lease_name(shard),
+                    duration=self.options.lease_duration,
                 )
                 acquire_task = asyncio.create_task(elector.acquire())
                 await asyncio.wait({acquire_task, stop_task, kopf_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -327,6 +374,14 @@ class Operator:
             await self.ctx.services.close()
             with contextlib.suppress(Exception):
                 await self.kube.close()
+
+
+def lease_name(shard: Shard) -> str:
+    """Katib's Lease for one shard (all Experiments); each shard of N > 1 elects its own leader,
+    so every shard can have standby replicas."""
+    if not shard.sharded:
+        return DEFAULT_LEASE_NAME
+    return f"{DEFAULT_LEASE_NAME}-shard-{shard.index}-of-{shard.count}"
 
 
 def health_endpoint(addr: str) -> str | None:

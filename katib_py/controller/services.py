@@ -8,11 +8,13 @@ address of its ready endpoint).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TypeVar
 
 import grpc
 from grpc import aio
+from prometheus_client import Histogram
 
 from katib_py.core.observation import MetricLog
 from katib_py.kube.client import KubeClient
@@ -42,6 +44,7 @@ class Services:
     def __init__(self, kube: KubeClient, db_manager_address: str) -> None:
         self.kube = kube
         self.db_manager_address = db_manager_address
+        self.call_seconds: Histogram | None = None  # the operator's katib_py_service_call_duration_seconds
         self._channels: dict[str, aio.Channel] = {}
 
     async def resolve(self, address: str) -> str:
@@ -170,10 +173,13 @@ class Services:
             request_serializer=None,
             response_deserializer=reply_type.FromString,
         )
+        started = time.perf_counter()
         try:
             reply: R = await call(request, timeout=timeout, wait_for_ready=True)
         except aio.AioRpcError as exc:
             raise ServiceUnavailable(f"{method}: {exc.code().name}: {exc.details()}") from exc
+        if self.call_seconds is not None:
+            self.call_seconds.labels(method).observe(time.perf_counter() - started)
         return reply
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter as Tally
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -37,6 +37,14 @@ class Metrics:
         )
         self.trial_metrics_unavailable = counter(
             "katib_trial_metrics_unavailable", "Trials whose metrics were unavailable"
+        )
+        # katib-py: how long the operator waits for the services (GetSuggestions grows with the trials)
+        self.service_call_seconds = Histogram(
+            "katib_py_service_call_duration_seconds",
+            "gRPC calls from the operator to the algorithm services, by method",
+            ["method"],
+            registry=registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
         )
         registry.register(_CurrentCollector(cache))
 

@@ -152,6 +152,12 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
             and await ctx.kube.delete(job_kind, name, namespace, propagation="Foreground")
         ):
             ctx.events.emit(body, "JobDeleted", f"Job {name} has been deleted")
+            # until the watch brings the deleting job: the trial's own status write wakes this
+            # reconcile again first, which deleted the job a second time (bench.operator_bench)
+            # (unless its DELETED event came first: then the cache has forgotten it, rightly)
+            if ctx.cache.get(cache_kind, namespace, name) is not None:
+                job_meta = {**(job.get("metadata") or {}), "deletionTimestamp": now}
+                ctx.cache.observe(cache_kind, {**job, "metadata": job_meta})
         _FINISHED_SEEN.pop(meta.get("uid") or "", None)
         return None
 
@@ -178,8 +184,10 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     if outcome is None:
         return left
     if outcome.state == ts.JOB_SUCCEEDED:
-        body = await _update_observation(ctx, body, trial)
-        trial = Trial.load(body)
+        # the observation goes out with the Succeeded condition: one status write, not two
+        observation = await _read_observation(ctx, trial)
+        if observation is not None:
+            trial = Trial.load({**body, "status": {**(body.get("status") or {}), "observation": observation}})
     config = await ctx.config.get()
     collector = (
         spec.metrics_collector.collector.kind
@@ -295,18 +303,25 @@ def _controller_uid(obj: Obj) -> str | None:
     return None
 
 
-async def _update_observation(ctx: Context, body: Obj, trial: Trial) -> Obj:
-    """Read the trial's metric logs from the db-manager and store the reduced observation."""
+async def _read_observation(ctx: Context, trial: Trial) -> Obj | None:
+    """The trial's observation reduced from its metric logs in the db-manager (None: no logs)."""
     spec = trial.spec
     objective = spec.objective if spec else None
     if objective is None or not objective.objective_metric_name:
-        return body
+        return None
     names = [objective.objective_metric_name, *(objective.additional_metric_names or [])]
     logs = await ctx.services.observation_logs((trial.metadata.name if trial.metadata else None) or "", names)
     if not logs:
+        return None
+    return reduce_metric_logs(logs, objective.metric_strategies or []).dump()
+
+
+async def _update_observation(ctx: Context, body: Obj, trial: Trial) -> Obj:
+    """Read the trial's metric logs from the db-manager and store the reduced observation."""
+    observation = await _read_observation(ctx, trial)
+    if observation is None:
         return body
-    observation = reduce_metric_logs(logs, objective.metric_strategies or [])
-    status = {"observation": observation.dump()}
+    status = {"observation": observation}
     try:
         return await _write(ctx, body, status)
     except ApiError as exc:

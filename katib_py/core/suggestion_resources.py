@@ -130,8 +130,14 @@ def _suggestion_container(s: Suggestion, config: KatibConfig) -> Obj:
     ports.append({"name": SUGGESTION_PORT_NAME, "containerPort": SUGGESTION_PORT})
     container["ports"] = ports
     if config.init.controller.enable_grpc_probe_in_suggestion:
-        container.setdefault("readinessProbe", _grpc_probe(10, 10))
-        container.setdefault("livenessProbe", _grpc_probe(10, 120, 12))
+        # Katib waits a fixed 10 s before the first readiness probe (initialDelaySeconds 10), which
+        # is most of the time to the first trial. A startup probe every second (for up to 2
+        # minutes) says when the service serves; the kubelet runs the readiness probe as soon as
+        # the startup probe passes, and readiness and liveness keep Katib's periods after that.
+        # Each can still be set per algorithm in katib-config (the entry is a corev1.Container).
+        container.setdefault("startupProbe", _grpc_probe(0, 1, 120))
+        container.setdefault("readinessProbe", _grpc_probe(0, 10))
+        container.setdefault("livenessProbe", _grpc_probe(0, 120, 12))
     if s.spec and s.spec.resume_policy == "FromVolume":
         path = _suggestion_config(s, config).volume_mount_path or DEFAULT_VOLUME_MOUNT_PATH
         mounts = list(container.get("volumeMounts") or [])

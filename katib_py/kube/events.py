@@ -18,7 +18,9 @@ from katib_py.kube.rfc3339 import now_time
 log = logging.getLogger(__name__)
 
 
-def event_for(obj: Obj, reason: str, message: str, *, component: str, warning: bool = False) -> Obj:
+def event_for(
+    obj: Obj, reason: str, message: str, *, component: str, warning: bool = False, instance: str = ""
+) -> Obj:
     """The Event about `obj`, named `<object>.<suffix>` in the object's namespace."""
     meta = meta_of(obj)
     namespace = meta.get("namespace") or "default"
@@ -43,21 +45,29 @@ def event_for(obj: Obj, reason: str, message: str, *, component: str, warning: b
         "lastTimestamp": now,
         "count": 1,
         "reportingComponent": component,
-        "reportingInstance": "",
+        "reportingInstance": instance,
     }
 
 
 class EventRecorder:
-    def __init__(self, client: KubeClient, component: str) -> None:
+    def __init__(self, client: KubeClient, component: str, instance: str = "") -> None:
         self.client = client
         self.component = component
+        self.instance = instance  # reportingInstance: which replica of the component reported it
         self._pending: set[asyncio.Task[None]] = set()
 
     async def record(
         self, obj: Obj, reason: str, message: str, *, warning: bool = False, component: str | None = None
     ) -> None:
         """Post the event now; a failure is logged, never raised (events are best-effort)."""
-        event = event_for(obj, reason, message, component=component or self.component, warning=warning)
+        event = event_for(
+            obj,
+            reason,
+            message,
+            component=component or self.component,
+            warning=warning,
+            instance=self.instance,
+        )
         try:
             await self.client.create(EVENTS, event, event["metadata"]["namespace"])
         except Exception as exc:

@@ -100,6 +100,13 @@ def register(subparsers: Any) -> None:
         action="store_false",
         help="run Pods on the host's network (each on its own loopback address) even as root",
     )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="run this many operator replicas, each owning a shard of the Experiments (`katib-py operator "
+        "--shard I/N`); every replica serves the webhooks",
+    )
     parser.set_defaults(func=run, log_default="WARNING")
 
 
@@ -174,8 +181,13 @@ class Stack:
         node_resources: dict[str, str] | None = None,
         image_commands: dict[str, tuple[str, ...]] | None = None,
         pod_netns: bool | None = None,
+        shards: int = 1,
     ) -> None:
-        """`pod_netns`: a network namespace per Pod (None: as root on Linux; see LocalCluster)."""
+        """`pod_netns`: a network namespace per Pod (None: as root on Linux; see LocalCluster);
+        `shards`: operator replicas, each owning a shard of the Experiments."""
+        if not 1 <= shards <= 64:
+            raise ValueError(f"--shards must be 1 to 64, not {shards}")
+        self.shards = shards
         self.data_dir = data_dir.resolve()
         self.node_resources = dict(node_resources or {})
         self.image_commands = {**KATIB_IMAGE_COMMANDS, **(image_commands or {})}
@@ -186,8 +198,9 @@ class Stack:
         self.in_memory = in_memory
         self.cluster: Any = None
         self.db_manager: subprocess.Popen[bytes] | None = None
-        self.operator: subprocess.Popen[bytes] | None = None
-        self.webhook_port = 0
+        # one per shard; index 0's ports are the ones written to operator.metrics / operator.health
+        self.operators: list[subprocess.Popen[bytes] | None] = [None] * shards
+        self.webhook_ports = [0] * shards
         self.metrics_port = 0
         self.health_port = 0
         self.db_address = ""
@@ -195,6 +208,15 @@ class Stack:
         self._stopping = False
         self._logs: list[TextIO] = []
         self._supervisor: asyncio.Task[None] | None = None
+
+    @property
+    def operator(self) -> subprocess.Popen[bytes] | None:
+        """The (first) operator process."""
+        return self.operators[0]
+
+    @property
+    def webhook_port(self) -> int:
+        return self.webhook_ports[0]
 
     @property
     def kubeconfig(self) -> Path:
@@ -288,8 +310,10 @@ class Stack:
         finally:
             await kube.close()
         await wait_for_port(db_ip, db_port, 60, self.db_manager)
-        self.webhook_port = free_port()
-        await self.start_operator()
+        for index in range(self.shards):
+            self.webhook_ports[index] = free_port(avoid=frozenset(self.webhook_ports))
+        for index in range(self.shards):
+            await self.start_operator(index)
         self._supervisor = asyncio.create_task(self._supervise())
         publish(self.internal_kubeconfig, self.kubeconfig)
 
@@ -318,38 +342,47 @@ class Stack:
             )
             return ip, port, f"{ip}:{port}", None
 
-    async def start_operator(self) -> None:
-        self.metrics_port = free_port(avoid=frozenset({self.webhook_port}))
-        self.health_port = free_port(avoid=frozenset({self.webhook_port, self.metrics_port}))
-        self.operator = self._spawn(
-            "operator",
+    async def start_operator(self, index: int = 0) -> None:
+        """Start the operator replica of shard `index` (the only one unless --shards)."""
+        taken = frozenset(self.webhook_ports)
+        metrics_port = free_port(avoid=taken)
+        health_port = free_port(avoid=taken | {metrics_port})
+        sharded = self.shards > 1
+        proc = self._spawn(
+            f"operator-{index}" if sharded else "operator",
             [
                 "operator",
                 "--webhook-insecure",
                 "--webhook-addr",
                 "127.0.0.1",
                 "--webhook-port",
-                str(self.webhook_port),
+                str(self.webhook_ports[index]),
                 "--metrics-addr",
-                f"127.0.0.1:{self.metrics_port}",
+                f"127.0.0.1:{metrics_port}",
                 "--health-addr",
-                f"127.0.0.1:{self.health_port}",
+                f"127.0.0.1:{health_port}",
                 *(["--leader-elect", "--lease-duration", str(LEASE_SECONDS)] if self.leader_elect else []),
+                *(["--shard", f"{index}/{self.shards}"] if sharded else []),
             ],
         )
-        (self.data_dir / "operator.pid").write_text(f"{self.operator.pid}\n")
-        (self.data_dir / "operator.metrics").write_text(f"http://127.0.0.1:{self.metrics_port}/metrics\n")
-        (self.data_dir / "operator.health").write_text(f"http://127.0.0.1:{self.health_port}/healthz\n")
-        await wait_for_port("127.0.0.1", self.webhook_port, 120, self.operator)
+        self.operators[index] = proc
+        suffix = f"-{index}" if sharded else ""
+        (self.data_dir / f"operator{suffix}.pid").write_text(f"{proc.pid}\n")
+        if index == 0:
+            self.metrics_port, self.health_port = metrics_port, health_port
+            (self.data_dir / "operator.metrics").write_text(f"http://127.0.0.1:{metrics_port}/metrics\n")
+            (self.data_dir / "operator.health").write_text(f"http://127.0.0.1:{health_port}/healthz\n")
+        await wait_for_port("127.0.0.1", self.webhook_ports[index], 120, proc)
 
     async def _supervise(self) -> None:
         """Restart the operator when it dies (it is built to be killed at any moment)."""
         while not self._stopping:
             await asyncio.sleep(0.5)
-            if self.operator is not None and self.operator.poll() is not None and not self._stopping:
-                log.warning("operator exited with %s: restarting it", self.operator.returncode)
-                with contextlib.suppress(Exception):
-                    await self.start_operator()
+            for index, proc in enumerate(self.operators):
+                if proc is not None and proc.poll() is not None and not self._stopping:
+                    log.warning("operator %d exited with %s: restarting it", index, proc.returncode)
+                    with contextlib.suppress(Exception):
+                        await self.start_operator(index)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -358,10 +391,10 @@ class Stack:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
-        for proc in (self.operator, self.db_manager):
+        for proc in (*self.operators, self.db_manager):
             if proc is not None and proc.poll() is None:
                 proc.terminate()
-        for proc in (self.operator, self.db_manager):
+        for proc in (*self.operators, self.db_manager):
             if proc is not None:
                 try:
                     await asyncio.to_thread(proc.wait, 15)
@@ -399,6 +432,7 @@ def run(args: argparse.Namespace) -> int:
             node_resources=node_resources,
             image_commands=image_commands,
             pod_netns=None if args.pod_netns else False,
+            shards=args.shards,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

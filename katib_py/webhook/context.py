@@ -28,6 +28,8 @@ class WebhookContext:
     settings: Settings = field(default_factory=Settings.from_env)
     # None until decided from the API server's version (settings.native_sidecar unset).
     detected_native_sidecar: bool | None = None
+    # read on every request; parsed again only when the ConfigMap's text changed
+    config_source: KatibConfigSource | None = None
 
     @property
     def core_namespace(self) -> str:
@@ -48,7 +50,9 @@ class WebhookContext:
 
     async def katib_config(self) -> KatibConfig:
         """The runtime katib-config, read from the cluster on every use as Katib does."""
-        return await KatibConfigSource(self.client(), self.core_namespace, ttl=0).get()
+        if self.config_source is None:
+            self.config_source = KatibConfigSource(self.client(), self.core_namespace, ttl=0)
+        return await self.config_source.get()
 
     async def use_native_sidecar(self) -> bool:
         if self.settings.native_sidecar is not None:
@@ -80,6 +84,7 @@ def configure(
     `Settings` such as `core_namespace=`, `native_sidecar=`); returns the context."""
     if kube is not None:
         CONTEXT.kube = kube
+    CONTEXT.config_source = None  # another cluster or core namespace: read and parse afresh
     base = settings or CONTEXT.settings
     if overrides:
         base = dataclasses.replace(base, **overrides)

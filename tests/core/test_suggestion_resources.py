@@ -34,6 +34,14 @@ def test_deployment_and_service() -> None:
     assert {"name": "suggestion-api", "containerPort": 6789} in c["ports"]
     assert c["readinessProbe"]["grpc"] == {"port": 6789, "service": "manager.v1beta1.Suggestion"}
     assert c["livenessProbe"]["failureThreshold"] == 12
+    # no fixed delay: a startup probe every second gates readiness and liveness
+    assert c["startupProbe"] == {
+        "grpc": {"port": 6789, "service": "manager.v1beta1.Suggestion"},
+        "initialDelaySeconds": 0,
+        "periodSeconds": 1,
+        "failureThreshold": 120,
+    }
+    assert c["readinessProbe"]["initialDelaySeconds"] == c["livenessProbe"]["initialDelaySeconds"] == 0
     assert "--algorithm" in c["args"] and "serviceAccountName" not in pod["spec"]
     svc = sr.service(s)
     assert svc["spec"]["selector"] == selector
@@ -90,3 +98,19 @@ def test_missing_algorithm_or_conflicting_port_is_an_error() -> None:
     )
     with pytest.raises(sr.ComposeError, match="must not declare port"):
         sr.deployment(_suggestion(), cfg)
+
+
+def test_probes_from_katib_config_win_and_can_be_turned_off() -> None:
+    cfg = load_katib_config(
+        "runtime:\n  suggestions:\n    - algorithmName: random\n      image: img\n"
+        "      startupProbe: {tcpSocket: {port: 6789}, periodSeconds: 5}\n"
+    )
+    (c,) = sr.deployment(_suggestion(), cfg)["spec"]["template"]["spec"]["containers"]
+    assert c["startupProbe"] == {"tcpSocket": {"port": 6789}, "periodSeconds": 5}
+    assert c["readinessProbe"]["grpc"]["port"] == 6789
+    off = load_katib_config(
+        "init:\n  controller:\n    enableGRPCProbeInSuggestion: false\n"
+        "runtime:\n  suggestions:\n    - algorithmName: random\n      image: img\n"
+    )
+    (c,) = sr.deployment(_suggestion(), off)["spec"]["template"]["spec"]["containers"]
+    assert not {"startupProbe", "readinessProbe", "livenessProbe"} & set(c)

@@ -8,7 +8,6 @@ matches, not a scan of the bindings.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from typing import Any
 
 from katib_py.kube import errors
@@ -54,9 +53,8 @@ class Authorizer:
             )
         return self._policy
 
-    def authorize(self, user: User, method: str, path: str, query: Mapping[str, str]) -> rbac.Attributes:
-        """The request's attributes when RBAC allows it; raises kube's 403 otherwise."""
-        attrs = rbac.request_attributes(user.username, user.groups, method, path, query)
+    def check(self, attrs: rbac.Attributes) -> rbac.Attributes:
+        """`attrs` when RBAC allows them; raises kube's 403 otherwise."""
         if not self.policy.allows(attrs):
             raise rbac.forbidden(attrs)
         return attrs

@@ -19,7 +19,7 @@ from katib_py.kube import errors
 from katib_py.kube.errors import ApiError, api_error
 from katib_py.kube.selectors import labels_match, parse_label_selector
 
-from . import decoding, defaults, discovery, eviction, protobuf, validation
+from . import decoding, defaults, discovery, eviction, metrics, protobuf, rbac, validation
 from .auth import Authenticator, User
 from .authz import Authorizer
 from .objects import APPLY_PATCH, ObjectService, WriteOptions
@@ -31,6 +31,7 @@ from .watch import Change, Event, Watcher, WatchHub, translate
 Obj = dict[str, Any]
 JSON = "application/json"
 OPEN_PATHS = {"/healthz", "/livez", "/readyz"}
+METRICS_PATH = "/metrics"
 log = logging.getLogger(__name__)
 USER_KEY = web.RequestKey("user", User)
 
@@ -58,6 +59,7 @@ class ServedState(Protocol):
     watch_timeout: float
     bookmark_interval: float
     log_provider: LogProvider | None
+    metrics: metrics.RequestMetrics
 
     def openapi_docs(self) -> tuple[dict[str, Any], dict[str, Any]]: ...
 
@@ -142,8 +144,41 @@ class Handlers:
         if user is None:
             return error_response(api_error(401, "Unauthorized", "Unauthorized"))
         request[USER_KEY] = user
+        attrs = rbac.request_attributes(
+            user.username, user.groups, request.method, request.path, request.query
+        )
+        request_labels = metrics.labels(attrs, request.method, request.content_type)
+        longrunning = request_labels["verb"] == "WATCH" or (
+            attrs.subresource == "log" and _bool(request.query.get("follow"))
+        )
+        gauge = self.server.metrics.longrunning.labels(**request_labels) if longrunning else None
+        if gauge is not None:
+            gauge.inc()
+        code = 500  # what no_plain_errors answers for anything unexpected
         try:
-            self.server.authorizer.authorize(user, request.method, request.path, request.query)
+            resp = await self._authorized(request, attrs, handler)
+            code = resp.status
+            return resp
+        except web.HTTPException as exc:
+            code = exc.status
+            raise
+        finally:
+            if gauge is not None:
+                gauge.dec()
+            self.server.metrics.observe(request_labels, code)
+
+    async def _authorized(
+        self,
+        request: web.Request,
+        attrs: rbac.Attributes,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        try:
+            self.server.authorizer.check(attrs)
+            if request.path == METRICS_PATH:
+                resp = web.Response(body=self.server.metrics.render())
+                resp.headers["Content-Type"] = metrics.CONTENT_TYPE
+                return resp
             return await handler(request)
         except ApiError as exc:
             return error_response(exc)

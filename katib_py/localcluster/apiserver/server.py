@@ -20,6 +20,7 @@ from .authz import Authorizer
 from .handlers import Handlers, LogProvider, no_plain_errors
 from .kubeconfig import write_kubeconfig
 from .limits import MAX_REQUEST_BYTES
+from .metrics import RequestMetrics
 from .objects import ObjectService, WriteOptions
 from .registry import Registry
 from .store import Store
@@ -84,6 +85,7 @@ class ApiServer:
         self.ca_file: Path | None = None
         self._tls_material: tls.TlsMaterial | None = None
         self._workdir: Path | None = None
+        self.metrics = RequestMetrics()
 
     @property
     def url(self) -> str:
