@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "operator": "katib_py.controller.cli",
     "up": "katib_py.local.up",
     "demo": "katib_py.local.demo",
+    "ui": "katib_py.ui.cli",
 }
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

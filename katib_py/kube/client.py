@@ -264,6 +264,19 @@ class KubeClient:
                     yield str(event.get("type")), obj
                 return
 
+    async def stream_lines(self, path: str, *, params: Mapping[str, str] | None = None) -> AsyncIterator[str]:
+        """The lines of a streamed answer as they come (pods/log?follow=true); no request_timeout."""
+        async with self.session.get(self.url + path, params=params, headers=self._auth_headers()) as resp:
+            if resp.status >= 400:
+                text = await resp.text()
+                try:
+                    payload: Any = json.loads(text)
+                except ValueError:
+                    payload = text
+                raise from_response(resp.status, payload)
+            async for line in resp.content:
+                yield line.decode("utf-8", "replace").rstrip("\n")
+
     async def create(self, res: Resource, obj: Obj, namespace: str | None = None) -> Obj:
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
         result: Obj = await self.request("POST", res.path(ns), body=obj)

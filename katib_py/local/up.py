@@ -56,6 +56,10 @@ def register(subparsers: Any) -> None:
         help="run the operator with leader election (to try several replicas: start more `katib-py operator "
         "--leader-elect --no-webhooks` with this KUBECONFIG)",
     )
+    parser.add_argument(
+        "--ui-port", type=int, default=0, help="web UI port on 127.0.0.1 (default: a free port)"
+    )
+    parser.add_argument("--no-ui", action="store_true", help="do not start the web UI")
     parser.set_defaults(func=run, log_default="WARNING")
 
 
@@ -125,8 +129,14 @@ class Stack:
         in_memory: bool = False,
         katib_config_text: str | None = None,
         leader_elect: bool = False,
+        ui: bool = False,
+        ui_port: int = 0,
     ) -> None:
         self.data_dir = data_dir.resolve()
+        self.ui = ui
+        self.ui_port = ui_port
+        self.ui_url = ""
+        self._ui_runner: Any = None
         self.katib_config_text = katib_config_text
         self.leader_elect = leader_elect
         self.api_port = api_port
@@ -146,6 +156,11 @@ class Stack:
     def kubeconfig(self) -> Path:
         """The user's kubeconfig: it exists only while the whole stack serves (webhooks included)."""
         return self.data_dir / "kubeconfig"
+
+    @property
+    def ui_url_file(self) -> Path:
+        """The web UI's URL, its token inside (one line, to open as is); only while the UI serves."""
+        return self.data_dir / "ui-url"
 
     @property
     def internal_kubeconfig(self) -> Path:
@@ -200,6 +215,7 @@ class Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.kill_leftovers()
         self.kubeconfig.unlink(missing_ok=True)  # a previous run's: not to be used before we serve
+        self.ui_url_file.unlink(missing_ok=True)
         self.internal_kubeconfig.parent.mkdir(mode=0o700, exist_ok=True)
         self.cluster = LocalCluster(
             self.data_dir, port=self.api_port, in_memory=self.in_memory, kubeconfig=self.internal_kubeconfig
@@ -226,7 +242,21 @@ class Stack:
         self.webhook_port = free_port()
         await self.start_operator()
         self._supervisor = asyncio.create_task(self._supervise())
+        if self.ui:
+            await self.start_ui()
         publish(self.internal_kubeconfig, self.kubeconfig)
+
+    async def start_ui(self) -> None:
+        """The web UI, in this process, with the stack's credentials, bound to 127.0.0.1."""
+        from katib_py.kube.client import KubeClient
+        from katib_py.ui.app import serve, write_url
+        from katib_py.ui.security import new_token
+
+        kube = KubeClient.from_kubeconfig(str(self.internal_kubeconfig), user_agent="katib-py-ui")
+        self._ui_runner, self.ui_url = await serve(
+            kube, port=self.ui_port, token=new_token(), db_manager=self.db_address, core_namespace="kubeflow"
+        )
+        write_url(self.ui_url_file, self.ui_url)
 
     async def start_operator(self) -> None:
         self.metrics_port = free_port(avoid=frozenset({self.webhook_port}))
@@ -264,6 +294,10 @@ class Stack:
     async def stop(self) -> None:
         self._stopping = True
         self.kubeconfig.unlink(missing_ok=True)  # nothing answers there any more
+        self.ui_url_file.unlink(missing_ok=True)
+        if self._ui_runner is not None:
+            await self._ui_runner.cleanup()
+            self._ui_runner = None
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -296,6 +330,8 @@ def run(args: argparse.Namespace) -> int:
             in_memory=args.in_memory,
             katib_config_text=config_text,
             leader_elect=args.leader_elect,
+            ui=not args.no_ui,
+            ui_port=args.ui_port,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -304,6 +340,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             await stack.start()
             print(f"katib-py is up (logs in {data_dir / 'logs'})")
+            if stack.ui_url:
+                print(f"web UI: {stack.ui_url}  (also in {stack.ui_url_file})")
             print(f"export KUBECONFIG={stack.kubeconfig}", flush=True)
             await stop.wait()
         finally:
