@@ -9,6 +9,7 @@ field it does not know is shown unchanged in the YAML view).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -263,7 +264,12 @@ def budget_patch(body: Any) -> Obj:
 
 
 def admission_causes(status_body: Any) -> list[Obj]:
-    """The field paths and messages of a rejection (a Status' details.causes; else its message)."""
+    """The field paths and messages of a rejection.
+
+    The API server's own validation lists them in the Status' details.causes; a webhook's denial
+    is one message, `admission webhook "NAME" denied the request: PATH: WHY; PATH: WHY` (the
+    katib-py validator joins its FieldErrors with "; ", as Katib's aggregate error does).
+    """
     if not isinstance(status_body, Mapping):
         return [{"field": "", "message": str(status_body)[:2000]}]
     details = _sub(status_body, "details")
@@ -272,7 +278,20 @@ def admission_causes(status_body: Any) -> list[Obj]:
         for c in details.get("causes") or []
         if isinstance(c, Mapping)
     ]
-    return causes or [{"field": "", "message": str(status_body.get("message") or "")}]
+    if causes:
+        return causes
+    message = str(status_body.get("message") or "")
+    _, denied, reasons = message.partition("denied the request: ")
+    if not denied:
+        return [{"field": "", "message": message}]
+    found = []
+    for part in reasons.split("; "):
+        match = _FIELD_ERROR.match(part)
+        found.append({"field": match[1], "message": match[2]} if match else {"field": "", "message": part})
+    return found
+
+
+_FIELD_ERROR = re.compile(r"^((?:metadata|spec)(?:\.[A-Za-z0-9_]+|\[\d+\])*): (.*)$", re.S)
 
 
 def trial_events(events: list[Obj]) -> list[Obj]:

@@ -223,7 +223,7 @@ function experimentView(ns, name) {
         h("h2", {}, "Best trial"),
         optimal.bestTrialName ? h("div", { id: "best-trial" },
           h("a", { href: "#/trial/" + enc(ns) + "/" + enc(optimal.bestTrialName) }, optimal.bestTrialName),
-          h("table", {}, h("tbody", {},
+          h("table", { class: "kv" }, h("tbody", {},
             (optimal.parameterAssignments || []).map(p => h("tr", {}, h("th", {}, p.name), h("td", {}, p.value))),
             ((optimal.observation || {}).metrics || []).map(m => h("tr", {}, h("th", {}, m.name), h("td", { class: "num" }, m.latest + "  (min " + m.min + ", max " + m.max + ")")))))) : h("p", { class: "muted" }, "no trial has reported the objective yet"),
         h("h2", {}, "Conditions"),
@@ -290,8 +290,9 @@ function trialView(ns, name) {
   let stream = null;
   main.replaceChildren(head,
     h("section", { class: "card" }, h("h2", {}, "Metrics"), h("label", {}, logY, " log scale"), curve),
-    nas, rest,
-    h("section", { class: "card" }, h("h2", {}, "Logs"), h("div", { class: "row" }, h("label", {}, "pod / container ", podSelect), h("label", {}, follow, " follow")), logBox));
+    nas,
+    h("section", { class: "card" }, h("h2", {}, "Logs"), h("div", { class: "row" }, h("label", {}, "pod / container ", podSelect), h("label", {}, follow, " follow")), logBox),
+    rest);
 
   async function drawCurve() {
     try { const m = await api(base + "/metrics" + (logY.checked ? "?log=1" : "")); plot(curve, m.figure); curve.dataset.points = String(m.points); }
@@ -326,7 +327,7 @@ function trialView(ns, name) {
     head.replaceChildren(
       h("h1", {}, h("span", { class: "muted" }, ns + " / "), t.experiment ? h("a", { href: "#/experiment/" + enc(ns) + "/" + enc(t.experiment) }, t.experiment) : "", " / ", h("span", { id: "trial-name" }, name), " ", stateTag(r.state)),
       h("section", { class: "card" },
-        h("table", { id: "trial-summary" }, h("tbody", {},
+        h("table", { id: "trial-summary", class: "kv" }, h("tbody", {},
           Object.entries(r.parameters).map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", { class: "param" }, v))),
           Object.entries(r.metrics).map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", { class: "num" }, fmt(v))))))));
     rest.replaceChildren(
