@@ -174,10 +174,10 @@ def _now() -> datetime:
 
 async def _body_json(request: web.Request) -> Any:
     if request.content_length is not None and request.content_length > MAX_BODY:
-        raise rows.BadQuery(f"the body is larger than {MAX_BODY} bytes")
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
     raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
-        raise rows.BadQuery(f"the body is larger than {MAX_BODY} bytes")
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
     try:
         return json.loads(raw or b"null")
     except ValueError as exc:

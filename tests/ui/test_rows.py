@@ -43,7 +43,9 @@ def test_experiment_row_counts_and_best_value() -> None:
         "status": {
             "conditions": [{"type": "Created", "status": "True"}, {"type": "Running", "status": "True"}],
             "trials": 4, "trialsSucceeded": 2, "trialsRunning": 1, "trialsEarlyStopped": 1,
-            "currentOptimalTrial": {"bestTrialName": "t2", "observation": {"metrics": [{"name": "acc", "latest": "0.9"}]}},
+            "currentOptimalTrial": {
+                "bestTrialName": "t2", "observation": {"metrics": [{"name": "acc", "latest": "0.9"}]},
+            },
         },
     }  # fmt: skip
     row = rows.experiment_row(exp, NOW)
