@@ -11,6 +11,9 @@ writes its own webhook configurations, which the helm chart's least-privilege Cl
 by the chart install test, does not allow); DIR/kubeconfig is written (atomically)
 only once the operator serves its webhooks, so an Experiment applied as soon as it appears is
 defaulted and validated, and it is removed when the stack stops.
+
+The web UI (katib_py.ui) runs in this process on 127.0.0.1 with the admin identity; its URL, token
+inside, is printed and written to DIR/ui-url (removed when the stack stops).
 """
 
 from __future__ import annotations

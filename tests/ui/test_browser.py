@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from ..operator.operator_e2e import (
     Stack,
@@ -134,7 +137,15 @@ def page(browser: Browser, url: str, request: pytest.FixtureRequest) -> Iterator
     opened = context.new_page()
     dialogs: list[str] = []
     errors: list[str] = []
-    opened.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        if dialog.type == "confirm":  # the UI's own question before a delete: yes
+            dialog.accept()
+        else:  # an alert() from markup that ran
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+    opened.on("dialog", on_dialog)
     opened.on("pageerror", lambda e: errors.append(str(e)))
     opened.goto(url)  # the token moves into the cookie; the address bar loses it
     assert "token=" not in opened.url
@@ -223,6 +234,9 @@ def test_a_trial_shows_its_metric_curve_and_its_log_lines_escaped(page: Page, st
     logs = page.locator("#logs")
     expect(logs).to_contain_text(HOSTILE_LOG)
     expect(logs).to_contain_text("accuracy=0.4")
+    page.locator("#follow").check()  # the same log streamed from pods/log?follow=true
+    expect(logs).to_contain_text(HOSTILE_LOG)
+    expect(logs).to_contain_text("accuracy=0.4")
     page.locator("#trial-log").check()  # log scale
     expect(page.locator("#plot-trial .yaxislayer-above")).to_be_visible()
     assert page.locator("img[src='y']").count() == 0
@@ -280,7 +294,6 @@ def test_budget_edit_compare_and_delete(page: Page, stack: Stack, url: str) -> N
     expect(page.locator("#compare-table")).to_contain_text("default/second")
     expect(page.locator("#plot-compare .main-svg").first).to_be_visible()
     page.goto(base_of(url) + "/#/experiment/default/second")
-    page.once("dialog", lambda d: d.accept())
     page.locator("#delete").click()
     expect(page.locator("tr[data-name='second']")).to_have_count(0, timeout=60_000)
     stack.wait("experiment second to be gone", lambda: stack.get("experiment", "second") is None, timeout=60)
@@ -323,3 +336,31 @@ def test_token_and_csrf_are_required_and_hostile_requests_get_4xx(stack: Stack, 
         assert answer["error"], answer
     status, answer = call(url, "/api/experiments", headers=bearer)
     assert status == 200 and {r["name"] for r in answer["items"]} >= {"hostile"}
+
+
+def test_katib_py_ui_serves_the_cluster_of_a_kubeconfig(stack: Stack, tmp_path: Path) -> None:
+    """`katib-py ui` on its own: the token from a file, the URL written where asked, 127.0.0.1 only."""
+    token_file = tmp_path / "token"
+    token_file.write_text("a-token-for-this-test-only\n")
+    url_file = tmp_path / "ui-url"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "katib_py.cli", "ui", "--kubeconfig", str(stack.data_dir / "kubeconfig"),
+         "--port", "0", "--token-file", str(token_file), "--url-file", str(url_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not url_file.exists():
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "katib-py ui wrote no URL in 60 s"
+            time.sleep(0.2)
+        url = url_file.read_text().strip()
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/?token=a-token-for-this-test-only")
+        status, answer = call(
+            url, "/api/experiments", headers={"Authorization": "Bearer a-token-for-this-test-only"}
+        )
+        assert status == 200 and "hostile" in {r["name"] for r in answer["items"]}
+        assert call(url, "/api/experiments", headers={"Authorization": "Bearer another-token"})[0] == 401
+    finally:
+        proc.terminate()
+        proc.wait(30)
