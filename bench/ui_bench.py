@@ -18,6 +18,7 @@ import random
 import statistics
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,12 +31,14 @@ from katib_py.kube.client import KubeClient
 from katib_py.local.install import install_crds
 from katib_py.localcluster.cluster import LocalCluster
 from katib_py.ui.app import plotly_js, serve
+from katib_py.ui.security import COOKIE
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 STAMP = "2026-01-01T00:00:00Z"
+TOKEN = "bench-token-0123456789"
 BASELINE_HTML = """<!doctype html><html><head><script src="/plotly.min.js"></script></head><body>
 <div id="plot" style="width:900px;height:400px"></div><script>
 Plotly.newPlot("plot", [{type: "scatter", mode: "markers", x: [0,1,2,3,4,5,6,7,8,9],
@@ -182,13 +185,13 @@ async def _js(body: bytes) -> web.Response:
 
 
 def timed_load(
-    browser: Browser, url: str, target: str, *, then: str | None = None, cookie_url: str = ""
+    browser: Browser, url: str, target: str, *, then: str | None = None, token: str = ""
 ) -> tuple[float, float]:
-    """Seconds from navigation to `target` visible (and to `then` visible), in a fresh context."""
+    """Seconds from navigation to `target` there (and to `then` true), cold: a fresh context (no cache)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    if token:  # the cookie the token URL sets, set beforehand so that the timed load is one navigation
+        context.add_cookies([{"name": COOKIE, "value": token, "url": url}])
     page = context.new_page()
-    if cookie_url:
-        page.goto(cookie_url)  # the token into the cookie (not timed)
     started = time.perf_counter()
     page.goto(url)
     page.wait_for_selector(target, state="attached", timeout=120_000)
@@ -206,6 +209,24 @@ ALL_PLOTS_DRAWN = """() => [...document.querySelectorAll('.plot')]
     .every(p => p.querySelector('.main-svg') || p.querySelector('.errors'))"""
 
 
+API_PATHS = [
+    "/api/experiments?limit=100",
+    "/api/experiments/default/big",
+    "/api/experiments/default/big/trials?limit=200&sort=metric:accuracy&order=desc",
+    *(f"/api/experiments/default/big/plots/{kind}" for kind in ("history", "parallel", "slice", "contour")),
+    "/api/experiments/default/big/plots/importance",
+]
+
+
+def api_seconds(url: str) -> tuple[float, int]:
+    """Seconds for one answer of the UI's JSON API, and its size."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=600) as resp:
+        size = len(resp.read())
+    return time.perf_counter() - started, size
+
+
 @contextmanager
 def stack(trials: int, experiments: int) -> Iterator[tuple[str, str, float]]:
     loop = Loop()
@@ -216,7 +237,7 @@ def stack(trials: int, experiments: int) -> Iterator[tuple[str, str, float]]:
     loop.run(fill(kube, trials, experiments))
     filled = time.perf_counter() - started
     ui_kube = KubeClient.from_kubeconfig(str(cluster.kubeconfig))
-    runner, url = loop.run(serve(ui_kube, token="bench-token-0123456789", db_manager="127.0.0.1:9"))
+    runner, url = loop.run(serve(ui_kube, token=TOKEN, db_manager="127.0.0.1:9"))
     base_runner, base_url = loop.run(baseline_server())
     try:
         yield url, base_url, filled
@@ -244,12 +265,13 @@ def main(argv: list[str] | None = None) -> int:
             runs["baseline"].append(timed_load(browser, base_url, "#plot .main-svg"))
             runs["experiment"].append(
                 timed_load(browser, root + "/#/experiment/default/big", "#plot-history .main-svg",
-                           then=ALL_PLOTS_DRAWN, cookie_url=url)
+                           then=ALL_PLOTS_DRAWN, token=TOKEN)
             )  # fmt: skip
             runs["list"].append(
-                timed_load(browser, root + "/#/", "#experiment-table tbody tr:nth-child(100)", cookie_url=url)
+                timed_load(browser, root + "/#/", "#experiment-table tbody tr:nth-child(100)", token=TOKEN)
             )
         browser.close()
+        api_times = {path: api_seconds(root + path) for path in API_PATHS}
     base = statistics.median(t[0] for t in runs["baseline"])
     rows.append(("baseline: static page, plotly.js, 10 points", base, base))
     rows.append(
@@ -265,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, first, every in rows:
         print(f"{name:<72} {first:>10.2f} {every:>9.2f} {first / base:>11.1f}")
     print(f"\nmedian of {opts.repeat} cold loads each (new browser context); goal: under 2 s")
+    print(f"\n{'JSON API (the big experiment)':<72} {'seconds':>10} {'KiB':>9}")
+    for path, (seconds, size) in api_times.items():
+        print(f"{path:<72} {seconds:>10.3f} {size / 1024:>9.0f}")
     return 0
 
 

@@ -227,8 +227,12 @@ async def index(request: web.Request) -> web.Response:
 
 async def static(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    if name == "plotly.min.js":
-        return web.Response(body=request.app[PLOTLY], content_type="application/javascript")
+    if name == "plotly.min.js":  # 4.8 MB, the same for a given install: let the browser keep it
+        return web.Response(
+            body=request.app[PLOTLY],
+            content_type="application/javascript",
+            headers={"Cache-Control": "private, max-age=86400"},
+        )
     allowed = {"app.js": "application/javascript", "style.css": "text/css", "favicon.svg": "image/svg+xml"}
     if name not in allowed:
         raise web.HTTPNotFound()

@@ -52,8 +52,20 @@ async function api(path, options) {
   return body;
 }
 
-function plot(el, figure) {
-  if (!figure || !window.Plotly) return;
+// plotly.js (4.8 MB) is loaded only by the pages that draw, while their data is being fetched.
+let plotlyReady = null;
+function loadPlotly() {
+  if (!plotlyReady) plotlyReady = new Promise((resolve, reject) => {
+    const script = h("script", { src: "/static/plotly.min.js" });
+    script.onload = resolve; script.onerror = reject;
+    document.head.append(script);
+  });
+  return plotlyReady;
+}
+
+async function plot(el, figure) {
+  if (!figure) return;
+  await loadPlotly();
   const layout = Object.assign({ margin: { t: 40, r: 20, b: 50, l: 60 } }, figure.layout || {});
   window.Plotly.react(el, figure.data || [], layout, { responsive: true, displaylogo: false });
   el.dataset.drawn = String((figure.data || []).length);
@@ -145,6 +157,7 @@ function listView() {
 // ------------------------------------------------------------------ experiment page
 
 function experimentView(ns, name) {
+  loadPlotly().catch(() => {});
   const base = "/api/experiments/" + enc(ns) + "/" + enc(name);
   const head = h("div");
   const plots = {};
@@ -175,19 +188,31 @@ function experimentView(ns, name) {
       h("div", { class: "row" }, h("label", {}, "state ", stateFilter), h("label", {}, "objective from ", minInput), h("label", {}, "to ", maxInput)), trialsBox),
     h("section", { class: "card" }, h("h2", {}, "Spec"), yamlBox));
 
-  async function drawPlot(kind, query) {
-    try { plot(plots[kind], await api(base + "/plots/" + kind + (query ? "?" + query : ""))); }
-    catch (err) { plots[kind].replaceChildren(errorBox(err)); }
+  const fetchPlot = (kind, query) => api(base + "/plots/" + kind + (query ? "?" + query : "")).catch(err => err);
+  async function show(kind, answer) {
+    const figure = await answer;
+    if (figure instanceof Error) plots[kind].replaceChildren(errorBox(figure));
+    else await plot(plots[kind], figure);
   }
+  const drawPlot = (kind, query) => show(kind, fetchPlot(kind, query));
   function fillSelect(sel, names, pick) {
     const was = sel.value;
     sel.replaceChildren(...names.map(n => h("option", { value: n }, n)));
     sel.value = names.includes(was) ? was : (names[pick] || names[0] || "");
   }
-  const drawSlice = () => drawPlot("slice", "parameter=" + enc(sliceParam.value));
-  const drawContour = () => drawPlot("contour", "x=" + enc(contourX.value) + "&y=" + enc(contourY.value));
-  const drawParallel = () => drawPlot("parallel", "hidden=" + [...hidden].map(enc).join(","));
-  const drawCurves = () => drawPlot("curves", logCurves.checked ? "log=1" : "");
+  const queries = {
+    history: () => "",
+    parallel: () => "hidden=" + [...hidden].map(enc).join(","),
+    slice: () => "parameter=" + enc(sliceParam.value),
+    contour: () => "x=" + enc(contourX.value) + "&y=" + enc(contourY.value),
+    importance: () => "",
+    curves: () => (logCurves.checked ? "log=1" : ""),
+    pareto: () => "",
+  };
+  const drawSlice = () => drawPlot("slice", queries.slice());
+  const drawContour = () => drawPlot("contour", queries.contour());
+  const drawParallel = () => drawPlot("parallel", queries.parallel());
+  const drawCurves = () => drawPlot("curves", queries.curves());
   sliceParam.addEventListener("change", drawSlice);
   contourX.addEventListener("change", drawContour); contourY.addEventListener("change", drawContour);
   logCurves.addEventListener("change", drawCurves);
@@ -269,8 +294,16 @@ function experimentView(ns, name) {
     fillSelect(sliceParam, params, 0); fillSelect(contourX, params, 0); fillSelect(contourY, params, 1);
     const multi = ((detail.object.spec || {}).objective || {}).additionalObjectives;
     document.getElementById("pareto-card").hidden = !(multi && multi.length);
-    await Promise.all([loadTrials(), drawPlot("history"), drawParallel(), drawSlice(), drawContour(), drawPlot("importance"), drawCurves(),
-      multi && multi.length ? drawPlot("pareto") : null]);
+    // Every figure is asked for at once; they are drawn one after the other, history first, so the
+    // browser paints the first plot without waiting for the others.
+    const kinds = ["history", "parallel", "slice", "contour", "importance", "curves"].concat(multi && multi.length ? ["pareto"] : []);
+    const answers = Object.fromEntries(kinds.map(k => [k, fetchPlot(k, queries[k]())]));
+    const table = loadTrials();
+    for (const kind of kinds) {
+      await show(kind, answers[kind]);
+      await new Promise(resolve => setTimeout(resolve, 0));
+    }
+    await table;
   }
   return { refresh, matches: e => e.namespace === ns && (e.experiment === name || e.name === name) };
 }
@@ -278,6 +311,7 @@ function experimentView(ns, name) {
 // ------------------------------------------------------------------ trial page
 
 function trialView(ns, name) {
+  loadPlotly().catch(() => {});
   const base = "/api/trials/" + enc(ns) + "/" + enc(name);
   const head = h("div");
   const curve = h("div", { class: "plot", id: "plot-trial" });
@@ -295,7 +329,7 @@ function trialView(ns, name) {
     rest);
 
   async function drawCurve() {
-    try { const m = await api(base + "/metrics" + (logY.checked ? "?log=1" : "")); plot(curve, m.figure); curve.dataset.points = String(m.points); }
+    try { const m = await api(base + "/metrics" + (logY.checked ? "?log=1" : "")); await plot(curve, m.figure); curve.dataset.points = String(m.points); }
     catch (err) { curve.replaceChildren(errorBox(err)); }
   }
   logY.addEventListener("change", drawCurve);
@@ -362,6 +396,7 @@ function trialView(ns, name) {
 // ------------------------------------------------------------------ compare
 
 function compareView(query) {
+  loadPlotly().catch(() => {});
   const picked = new URLSearchParams(query).getAll("e");
   const box = h("div", { class: "plot", id: "plot-compare" });
   const table = h("div", { id: "compare-table" });
