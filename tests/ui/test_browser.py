@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from ..operator.operator_e2e import (
@@ -338,13 +339,49 @@ def test_token_and_csrf_are_required_and_hostile_requests_get_4xx(stack: Stack, 
     assert status == 200 and {r["name"] for r in answer["items"]} >= {"hostile"}
 
 
-def test_katib_py_ui_serves_the_cluster_of_a_kubeconfig(stack: Stack, tmp_path: Path) -> None:
-    """`katib-py ui` on its own: the token from a file, the URL written where asked, 127.0.0.1 only."""
+VIEWER_RBAC = """
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ui-viewer, namespace: default}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: ui-viewer-token
+  namespace: default
+  annotations: {kubernetes.io/service-account.name: ui-viewer}
+type: kubernetes.io/service-account-token
+stringData: {token: viewer-token-for-the-ui-test}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: ui-viewer}
+rules:
+- {apiGroups: [kubeflow.org], resources: [experiments, trials], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ui-viewer}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ui-viewer}
+subjects: [{kind: ServiceAccount, name: ui-viewer, namespace: default}]
+"""
+
+
+def test_katib_py_ui_acts_with_the_credentials_it_was_given(stack: Stack, tmp_path: Path) -> None:
+    """`katib-py ui` on its own, with a read-only identity: it shows, and the API server refuses its writes.
+
+    Also: the token from a file, the URL written where asked, 127.0.0.1 only.
+    """
+    stack.kubectl("apply", "-f", "-", input=VIEWER_RBAC)
+    config = yaml.safe_load((stack.data_dir / "kubeconfig").read_text())
+    config["users"][0]["user"] = {"token": "viewer-token-for-the-ui-test"}
+    kubeconfig = tmp_path / "viewer-kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config))
     token_file = tmp_path / "token"
     token_file.write_text("a-token-for-this-test-only\n")
     url_file = tmp_path / "ui-url"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "katib_py.cli", "ui", "--kubeconfig", str(stack.data_dir / "kubeconfig"),
+        [sys.executable, "-m", "katib_py.cli", "ui", "--kubeconfig", str(kubeconfig),
          "--port", "0", "--token-file", str(token_file), "--url-file", str(url_file)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
@@ -356,11 +393,16 @@ def test_katib_py_ui_serves_the_cluster_of_a_kubeconfig(stack: Stack, tmp_path: 
             time.sleep(0.2)
         url = url_file.read_text().strip()
         assert url.startswith("http://127.0.0.1:") and url.endswith("/?token=a-token-for-this-test-only")
-        status, answer = call(
-            url, "/api/experiments", headers={"Authorization": "Bearer a-token-for-this-test-only"}
-        )
+        bearer = {"Authorization": "Bearer a-token-for-this-test-only", "Content-Type": "application/json"}
+        status, answer = call(url, "/api/experiments", headers=bearer)
         assert status == 200 and "hostile" in {r["name"] for r in answer["items"]}
         assert call(url, "/api/experiments", headers={"Authorization": "Bearer another-token"})[0] == 401
+        created = json.dumps({"yaml": BAD_EXPERIMENT.replace("bad-space", "viewer-made")}).encode()
+        status, answer = call(url, "/api/experiments", method="POST", body=created, headers=bearer)
+        assert status == 403 and "system:serviceaccount:default:ui-viewer" in answer["error"], answer
+        status, answer = call(url, "/api/experiments/default/hostile", method="DELETE", headers=bearer)
+        assert status == 403, answer
+        assert stack.get("experiment", "hostile") is not None
     finally:
         proc.terminate()
         proc.wait(30)
