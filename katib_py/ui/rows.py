@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from katib_py.kube import rfc3339
+
 Obj = dict[str, Any]
 
 EXPERIMENT_LABEL = (
@@ -319,3 +321,16 @@ def condition_time(obj: Mapping[str, Any], condition_type: str) -> str | None:
         if isinstance(cond, Mapping) and cond.get("type") == condition_type and cond.get("status") == "True":
             return str(cond.get("lastTransitionTime") or "") or None
     return None
+
+
+def metric_series(logs: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[datetime, float]]]:
+    """Observation logs ({time, name, value} as db-manager stores them) as one time series per
+    metric; a value that is not a finite number (a DARTS genotype) or a line without a time is left out."""
+    series: dict[str, list[tuple[datetime, float]]] = {}
+    for log in logs:
+        value = _number(log.get("value"))
+        when = rfc3339.parse_time(str(log.get("time") or "")) if log.get("time") else None
+        if value is None or when is None:
+            continue
+        series.setdefault(str(log.get("name") or ""), []).append((when, value))
+    return series

@@ -52,6 +52,7 @@ echo "accuracy=0.4"
 sleep 0.3
 echo "\\"><img src=y onerror=alert('log2')>"
 echo "accuracy=0.$(( $$ % 9 + 1 ))"
+echo "latency=0.$(( $$ % 7 + 1 ))"
 """
 HOSTILE_PARAMETERS = [
     {"name": "label", "parameterType": "categorical", "feasibleSpace": {"list": [HOSTILE_VALUE, "plain"]}},
@@ -107,6 +108,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         running.apply(hostile_experiment(running, "hostile", 3))
         second = hostile_experiment(running, "second", 2)
         second["spec"]["resumePolicy"] = "LongRunning"  # its budget can grow once it has succeeded
+        second["spec"]["objective"]["additionalObjectives"] = [
+            {"objectiveMetricName": "latency", "type": "minimize"}
+        ]
         running.apply(second)
         running.wait_finished("hostile")
         running.wait_finished("second")
@@ -283,6 +287,7 @@ def test_budget_edit_compare_and_delete(page: Page, stack: Stack, url: str) -> N
     expect(page.locator("#budget-result code.field")).to_have_text("spec.resumePolicy")
     assert stack.get("experiment", "hostile")["spec"]["maxTrialCount"] == 3
     page.goto(base_of(url) + "/#/experiment/default/second")
+    expect(page.locator("#plot-pareto .main-svg").first).to_be_visible()  # two objectives: a Pareto front
     page.locator("#budget input[name='maxTrialCount']").fill("4")
     page.locator("#budget-save").click()
     expect(page.locator("#budget-result")).to_have_text("saved")

@@ -145,3 +145,18 @@ def test_metric_names_and_condition_time() -> None:
     }
     assert rows.condition_time(stopped, "EarlyStopped") == "T"
     assert rows.condition_time(stopped, "Succeeded") is None
+
+
+def test_metric_series_keeps_numbers_with_a_time() -> None:
+    logs = [
+        {"time": "2026-01-01T10:00:01.5Z", "name": "acc", "value": "0.5"},
+        {"time": "2026-01-01T10:00:00Z", "name": "loss", "value": "1e-3"},
+        {"time": "2026-01-01T10:00:02Z", "name": "Best-Genotype", "value": "Genotype(normal=[])"},
+        {"time": "", "name": "acc", "value": "0.7"},
+        {"time": "yesterday", "name": "acc", "value": "0.8"},
+        {"time": "2026-01-01T10:00:03Z", "name": "acc", "value": "nan"},
+    ]
+    series = rows.metric_series(logs)
+    assert sorted(series) == ["acc", "loss"]
+    assert [v for _, v in series["acc"]] == [0.5] and series["loss"][0][1] == 0.001
+    assert series["acc"][0][0] == datetime(2026, 1, 1, 10, 0, 1, 500000, tzinfo=UTC)
