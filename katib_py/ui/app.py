@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -32,7 +32,7 @@ from katib_py.kube.errors import ApiError
 from katib_py.kube.informer import Informer
 from katib_py.kube.resource import ENDPOINTS, EVENTS, PODS
 from katib_py.proto import api_pb2, api_pb2_grpc
-from katib_py.ui import rows
+from katib_py.ui import figures, rows
 from katib_py.ui.security import csrf_token, guard, security_headers
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ TRIAL_LABEL = "katib.kubeflow.org/trial"  # Katib's consts.LabelTrialName, on ev
 DB_MANAGER_SERVICE = "katib-db-manager"
 DB_MANAGER_PORT = 6789
 MAX_BODY = 1 << 20  # an Experiment YAML is a few KiB; refuse megabytes
+VIEW_CACHE = 16  # experiments whose figure view is kept
 MAX_CURVES = 300  # learning curves drawn on the experiment page (the latest trials)
 LOG_TAIL = 2000
 HEARTBEAT_SECONDS = 15.0
@@ -64,6 +65,7 @@ class Backend:
         self._db_manager = db_manager
         self._channel: grpc.aio.Channel | None = None
         self.subscribers: set[asyncio.Queue[Obj]] = set()
+        self.views: dict[tuple[str, str], tuple[Any, figures.ExperimentView]] = {}
         self.experiments.add_listener(self._on_experiment)
         self.trials.add_listener(self._on_trial)
 
@@ -331,56 +333,86 @@ async def list_trials(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------- figures
 
 
-def _figures() -> Any:
-    from katib_py.ui import figures
+def _view(backend: Backend, ns: str, name: str) -> figures.ExperimentView:
+    """The figures' view of an experiment, rebuilt only when the experiment or a trial changed
+    (every plot of a page asks for it; parsing 5,000 trials each time would dominate)."""
+    exp = backend.experiment(ns, name)
+    trials = backend.trials_of(ns, name)
+    signature = (
+        (exp.get("metadata") or {}).get("resourceVersion"),
+        tuple(sorted(str((t.get("metadata") or {}).get("resourceVersion")) for t in trials)),
+    )
+    cached = backend.views.get((ns, name))
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    try:
+        view = figures.view_from_objects(exp, trials)
+    except ValueError as exc:
+        raise RuntimeError(f"experiment {ns}/{name} cannot be read as v1beta1: {exc}") from None
+    backend.views[(ns, name)] = (signature, view)
+    while len(backend.views) > VIEW_CACHE:
+        backend.views.pop(next(iter(backend.views)))
+    return view
 
-    return figures
+
+def _parameter(view: figures.ExperimentView, query: Mapping[str, str], key: str, index: int) -> str:
+    given = query.get(key)
+    if given:
+        return given
+    names = [p.name for p in view.parameters]
+    if not names:
+        raise rows.BadQuery(f"experiment {view.name} has no parameters")
+    return names[min(index, len(names) - 1)]
 
 
 @_handles_errors
 async def experiment_plot(request: web.Request) -> web.Response:
     backend = _backend(request)
     ns, name, kind = request.match_info["namespace"], request.match_info["name"], request.match_info["kind"]
-    exp = backend.experiment(ns, name)
-    trials = backend.trials_of(ns, name)
-    figures = _figures()
-    view = figures.view_from_objects(exp, trials)
+    view = _view(backend, ns, name)
     query = request.query
-    if kind == "history":
-        figure = figures.history(view)
-    elif kind == "parallel":
-        hidden = [h for h in (query.get("hidden") or "").split(",") if h]
-        figure = figures.parallel_coordinates(view, hidden)
-    elif kind == "slice":
-        figure = figures.slice_plot(view, query.get("parameter") or None)
-    elif kind == "contour":
-        figure = figures.contour(view, query.get("x") or None, query.get("y") or None)
-    elif kind == "importance":
-        figure = await asyncio.to_thread(figures.importance, view)
-    elif kind == "pareto":
-        figure = figures.pareto_front(view)
-    elif kind == "curves":
-        figure = await _learning_curves(backend, trials, query.get("log") == "1")
-    else:
-        return _error(404, f"no plot {kind[:40]!r}")
+    try:
+        if kind == "history":
+            figure = figures.history(view)
+        elif kind == "parallel":
+            hidden = frozenset(h for h in (query.get("hidden") or "").split(",") if h)
+            figure = figures.parallel_coordinates(view, hidden)
+        elif kind == "slice":
+            figure = figures.slice_plot(view, _parameter(view, query, "parameter", 0))
+        elif kind == "contour":
+            x, y = _parameter(view, query, "x", 0), _parameter(view, query, "y", 1)
+            if x == y:
+                figure = figures.message_figure("Contour", "Pick two different parameters.")
+            else:
+                figure = figures.contour(view, x, y)
+        elif kind == "importance":
+            figure = await asyncio.to_thread(figures.importance, view)
+        elif kind == "pareto":
+            figure = figures.pareto_front(view)
+        elif kind == "curves":
+            figure = await _learning_curves(backend, view, query.get("log") == "1")
+        else:
+            return _error(404, f"no plot {kind[:40]!r}")
+    except ValueError as exc:  # an unknown parameter, a bad pair of axes
+        raise rows.BadQuery(str(exc)) from None
     return _json(figure)
 
 
-async def _learning_curves(backend: Backend, trials: list[Obj], log_y: bool) -> Any:
+async def _learning_curves(backend: Backend, view: figures.ExperimentView, log_y: bool) -> Any:
     """Every trial's objective curve from db-manager (the latest MAX_CURVES trials), early-stopped marked."""
-    done = [t for t in trials if rows.state(t) in ("Succeeded", "EarlyStopped", "Running")]
-    done.sort(key=lambda t: str((t.get("metadata") or {}).get("creationTimestamp") or ""))
-    done = done[-MAX_CURVES:]
+    shown = [t for t in view.trials if t.state in ("Succeeded", "EarlyStopped", "Running")]
+    shown.sort(key=lambda t: t.created.timestamp() if t.created else 0.0)
+    shown = shown[-MAX_CURVES:]
     semaphore = asyncio.Semaphore(16)
 
-    async def one(trial: Obj) -> tuple[str, list[Obj]]:
-        name = str((trial.get("metadata") or {}).get("name"))
+    async def one(trial: str) -> tuple[str, list[tuple[datetime, float]]]:
         async with semaphore:
-            return name, await backend.observation_log(name)
+            series = rows.metric_series(await backend.observation_log(trial))
+        return trial, series.get(view.objective_name, [])
 
-    curves = dict(await asyncio.gather(*(one(t) for t in done)))
-    early = [str((t.get("metadata") or {}).get("name")) for t in done if rows.state(t) == "EarlyStopped"]
-    return _figures().learning_curves(curves, early, log_y)
+    curves = dict(await asyncio.gather(*(one(t.name) for t in shown)))
+    early = {t.name for t in shown if t.state == "EarlyStopped"}
+    return figures.learning_curves(curves, early, log_y)
 
 
 @_handles_errors
@@ -389,13 +421,11 @@ async def compare_plot(request: web.Request) -> web.Response:
     keys = request.query.getall("e", [])
     if len(keys) < 2 or len(keys) > 8:
         raise rows.BadQuery("compare two to eight experiments: e=NAMESPACE/NAME&e=...")
-    figures = _figures()
-    views = []
-    for key in keys:
-        ns, _, name = key.partition("/")
-        views.append(figures.view_from_objects(backend.experiment(ns, name), backend.trials_of(ns, name)))
-    rows_now = [rows.experiment_row(backend.experiment(*k.partition("/")[::2]), _now()) for k in keys]
-    return _json({"figure": figures.compare(views), "experiments": rows_now})
+    pairs = [key.partition("/")[::2] for key in keys]
+    views = [_view(backend, ns, name) for ns, name in pairs]
+    now = _now()
+    experiments = [rows.experiment_row(backend.experiment(ns, name), now) for ns, name in pairs]
+    return _json({"figure": figures.compare(views), "experiments": experiments})
 
 
 # ---------------------------------------------------------------- trials
@@ -453,17 +483,34 @@ async def trial_metrics(request: web.Request) -> web.Response:
     ns, name = request.match_info["namespace"], request.match_info["name"]
     _trial(backend, ns, name)
     logs = await backend.observation_log(name)
-    figure = _figures().trial_curves(logs, request.query.get("log") == "1")
-    return _json({"figure": figure, "points": len(logs)})
+    series = rows.metric_series(logs)
+    figure = figures.trial_curves(series, request.query.get("log") == "1")
+    return _json({"figure": figure, "points": sum(len(v) for v in series.values())})
 
 
 @_handles_errors
 async def trial_architecture(request: web.Request) -> web.Response:
+    """The NAS architecture of a trial as SVG: ENAS from its assignments, DARTS from its genotype."""
     backend = _backend(request)
     ns, name = request.match_info["namespace"], request.match_info["name"]
     trial = _trial(backend, ns, name)
-    svg = _figures().nas_architecture_svg(trial)
-    return _json({"svg": svg})
+    exp_name = ((trial.get("metadata") or {}).get("labels") or {}).get(rows.EXPERIMENT_LABEL)
+    exp = backend.experiments.get(ns, str(exp_name))
+    if exp is None:
+        return _json({"svg": None})
+    point = _view(backend, ns, str(exp_name)).trials
+    this = next((t for t in point if t.name == name), None)
+    if this is None:
+        return _json({"svg": None})
+    try:
+        if "architecture" in this.parameters and "nn_config" in this.parameters:
+            return _json({"svg": figures.nas_architecture_svg(this.parameters)})
+        genotype = next((v for v in this.text_metrics.values() if v.startswith("Genotype(")), None)
+        if genotype is not None:
+            return _json({"svg": figures.darts_genotype_svg(genotype)})
+    except ValueError as exc:
+        return _json({"svg": None, "error": str(exc)})
+    return _json({"svg": None})
 
 
 @_handles_errors

@@ -329,8 +329,11 @@ def metric_series(logs: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[dat
     series: dict[str, list[tuple[datetime, float]]] = {}
     for log in logs:
         value = _number(log.get("value"))
-        when = rfc3339.parse_time(str(log.get("time") or "")) if log.get("time") else None
-        if value is None or when is None:
+        try:  # naive UTC: plotly.js reads an ISO time with an offset as something else
+            when = rfc3339.parse(str(log.get("time") or ""))
+        except (ValueError, OverflowError):
+            continue
+        if value is None:
             continue
         series.setdefault(str(log.get("name") or ""), []).append((when, value))
     return series

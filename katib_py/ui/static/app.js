@@ -163,6 +163,7 @@ function experimentView(ns, name) {
   const plots = {};
   for (const id of ["history", "parallel", "slice", "contour", "importance", "curves", "pareto"]) plots[id] = h("div", { class: "plot", id: "plot-" + id });
   const axes = h("div", { class: "axes", id: "axes" });
+  const paretoCard = h("section", { class: "card", id: "pareto-card", hidden: true }, h("h2", {}, "Pareto front"), plots.pareto);
   const sliceParam = h("select", { id: "slice-param" });
   const contourX = h("select", { id: "contour-x" }), contourY = h("select", { id: "contour-y" });
   const logCurves = h("input", { type: "checkbox", id: "curves-log" });
@@ -183,7 +184,7 @@ function experimentView(ns, name) {
     h("div", { class: "grid2" },
       h("section", { class: "card" }, h("h2", {}, "Parameter importance"), plots.importance),
       h("section", { class: "card" }, h("h2", {}, "Learning curves"), h("label", {}, logCurves, " log scale"), plots.curves)),
-    h("section", { class: "card", id: "pareto-card", hidden: true }, h("h2", {}, "Pareto front"), plots.pareto),
+    paretoCard,
     h("section", { class: "card" }, h("h2", {}, "Trials"),
       h("div", { class: "row" }, h("label", {}, "state ", stateFilter), h("label", {}, "objective from ", minInput), h("label", {}, "to ", maxInput)), trialsBox),
     h("section", { class: "card" }, h("h2", {}, "Spec"), yamlBox));
@@ -293,7 +294,7 @@ function experimentView(ns, name) {
       h("input", { type: "checkbox", class: "axis", value: p, checked: !hidden.has(p), onchange: ev => { ev.target.checked ? hidden.delete(p) : hidden.add(p); drawParallel(); } }), " " + p)));
     fillSelect(sliceParam, params, 0); fillSelect(contourX, params, 0); fillSelect(contourY, params, 1);
     const multi = ((detail.object.spec || {}).objective || {}).additionalObjectives;
-    document.getElementById("pareto-card").hidden = !(multi && multi.length);
+    paretoCard.hidden = !(multi && multi.length);
     // Every figure is asked for at once; they are drawn one after the other, history first, so the
     // browser paints the first plot without waiting for the others.
     const kinds = ["history", "parallel", "slice", "contour", "importance", "curves"].concat(multi && multi.length ? ["pareto"] : []);
