@@ -54,7 +54,7 @@ echo "accuracy=0.4"
 sleep 0.3
 echo "\\"><img src=y onerror=alert('log2')>"
 echo "accuracy=$1"
-echo "latency=$(awk "BEGIN {print ($1 - 0.5) ^ 2}")"
+echo "latency=$(awk "BEGIN {{print ($1 - 0.5) ^ 2}}")"
 """
 HOSTILE_PARAMETERS = [
     {"name": "label", "parameterType": "categorical", "feasibleSpace": {"list": [HOSTILE_VALUE, "plain"]}},
