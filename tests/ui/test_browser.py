@@ -209,7 +209,8 @@ def test_the_list_shows_every_experiment_live_with_status_and_best_value(page: P
         row = table.locator(f"tr[data-name='{name}']")
         expect(row).to_contain_text("Succeeded")
         expect(row).to_contain_text("random")
-        best = stack.get("experiment", name)["status"]["currentOptimalTrial"]["observation"]["metrics"][0]
+        metrics = stack.get("experiment", name)["status"]["currentOptimalTrial"]["observation"]["metrics"]
+        best = next(m for m in metrics if m["name"] == "accuracy")
         expect(row.locator("td.best")).to_have_text(f"{float(best['latest']):.6g}")
     expect(page.locator("#live")).to_have_text("live")
 
@@ -221,6 +222,9 @@ def test_the_history_plot_has_one_point_per_completed_trial(page: Page, stack: S
     expect(points).to_have_count(completed_with_objective(stack, "hostile"))
     expect(page.locator("#trial-table tbody tr")).to_have_count(3)
     expect(page.locator("#plot-parallel .main-svg").first).to_be_visible()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": 1400})
+    page.screenshot(path=str(ARTIFACTS / "experiment-page.png"))  # the README's docs/ui.png
 
 
 def test_hostile_parameter_values_are_shown_as_text(page: Page, stack: Stack, url: str) -> None:
