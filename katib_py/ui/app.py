@@ -405,7 +405,7 @@ async def _learning_curves(backend: Backend, view: figures.ExperimentView, log_y
     shown = shown[-MAX_CURVES:]
     semaphore = asyncio.Semaphore(16)
 
-    async def one(trial: str) -> tuple[str, list[tuple[datetime, float]]]:
+    async def one(trial: str) -> tuple[str, list[tuple[datetime | float, float]]]:
         async with semaphore:
             series = rows.metric_series(await backend.observation_log(trial))
         return trial, series.get(view.objective_name, [])

@@ -323,17 +323,27 @@ def condition_time(obj: Mapping[str, Any], condition_type: str) -> str | None:
     return None
 
 
-def metric_series(logs: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[datetime, float]]]:
-    """Observation logs ({time, name, value} as db-manager stores them) as one time series per
-    metric; a value that is not a finite number (a DARTS genotype) or a line without a time is left out."""
+def metric_series(logs: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[datetime | float, float]]]:
+    """Observation logs ({time, name, value} as db-manager stores them) as one series per metric.
+
+    x is the report's time (naive UTC: plotly.js misreads an ISO time with an offset), or, for a
+    metric with a report at Go's zero time (Katib's collectors store `0001-01-01T00:00:00Z` for a
+    line without a timestamp), the report's step: 1, 2, ... in the order db-manager returns them.
+    A value that is not a finite number (a DARTS genotype) or a line with a broken time is left out.
+    """
     series: dict[str, list[tuple[datetime, float]]] = {}
     for log in logs:
         value = _number(log.get("value"))
-        try:  # naive UTC: plotly.js reads an ISO time with an offset as something else
+        try:
             when = rfc3339.parse(str(log.get("time") or ""))
         except (ValueError, OverflowError):
             continue
-        if value is None:
-            continue
-        series.setdefault(str(log.get("name") or ""), []).append((when, value))
-    return series
+        if value is not None:
+            series.setdefault(str(log.get("name") or ""), []).append((when, value))
+    out: dict[str, list[tuple[datetime | float, float]]] = {}
+    for name, points in series.items():
+        if any(when.year <= 1 for when, _ in points):
+            out[name] = [(float(step), value) for step, (_, value) in enumerate(points, start=1)]
+        else:
+            out[name] = [(when, value) for when, value in points]
+    return out

@@ -160,3 +160,9 @@ def test_metric_series_keeps_numbers_with_a_time() -> None:
     assert sorted(series) == ["acc", "loss"]
     assert [v for _, v in series["acc"]] == [0.5] and series["loss"][0][1] == 0.001
     assert series["acc"][0][0] == datetime(2026, 1, 1, 10, 0, 1, 500000)  # naive UTC, as plotly.js reads
+
+
+def test_metric_series_counts_steps_when_the_collector_stored_no_time() -> None:
+    zero = "0001-01-01T00:00:00Z"
+    logs = [{"time": zero, "name": "acc", "value": v} for v in ("0.1", "0.3", "0.2")]
+    assert rows.metric_series(logs) == {"acc": [(1.0, 0.1), (2.0, 0.3), (3.0, 0.2)]}
