@@ -15,8 +15,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import multiprocessing
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -65,7 +67,8 @@ class Backend:
         self._db_manager = db_manager
         self._channel: grpc.aio.Channel | None = None
         self.subscribers: set[asyncio.Queue[Obj]] = set()
-        self.views: dict[tuple[str, str], tuple[Any, figures.ExperimentView]] = {}
+        self.views: dict[tuple[str, str], tuple[Any, asyncio.Future[figures.ExperimentView]]] = {}
+        self.pool: ProcessPoolExecutor | None = None
         self.experiments.add_listener(self._on_experiment)
         self.trials.add_listener(self._on_trial)
 
@@ -81,6 +84,8 @@ class Backend:
         await self.trials.stop()
         if self._channel is not None:
             await self._channel.close()
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
         await self.kube.close()
 
     # ------------------------------------------------------------ events to pages
@@ -333,9 +338,10 @@ async def list_trials(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------- figures
 
 
-def _view(backend: Backend, ns: str, name: str) -> figures.ExperimentView:
-    """The figures' view of an experiment, rebuilt only when the experiment or a trial changed
-    (every plot of a page asks for it; parsing 5,000 trials each time would dominate)."""
+async def _view(backend: Backend, ns: str, name: str) -> figures.ExperimentView:
+    """The figures' view of an experiment, built in a worker thread and only when the experiment or
+    a trial changed; concurrent requests (every plot of a page) share one build. Parsing 5,000
+    trials takes seconds: done on the event loop, it would hold every other answer."""
     exp = backend.experiment(ns, name)
     trials = backend.trials_of(ns, name)
     signature = (
@@ -343,16 +349,24 @@ def _view(backend: Backend, ns: str, name: str) -> figures.ExperimentView:
         tuple(sorted(str((t.get("metadata") or {}).get("resourceVersion")) for t in trials)),
     )
     cached = backend.views.get((ns, name))
-    if cached is not None and cached[0] == signature:
-        return cached[1]
+    if cached is None or cached[0] != signature:
+        cached = (signature, asyncio.ensure_future(asyncio.to_thread(figures.view_from_objects, exp, trials)))
+        backend.views[(ns, name)] = cached
+        while len(backend.views) > VIEW_CACHE:
+            backend.views.pop(next(iter(backend.views)))
     try:
-        view = figures.view_from_objects(exp, trials)
+        return await asyncio.shield(cached[1])
     except ValueError as exc:
+        backend.views.pop((ns, name), None)
         raise RuntimeError(f"experiment {ns}/{name} cannot be read as v1beta1: {exc}") from None
-    backend.views[(ns, name)] = (signature, view)
-    while len(backend.views) > VIEW_CACHE:
-        backend.views.pop(next(iter(backend.views)))
-    return view
+
+
+async def _in_process_pool(backend: Backend, function: Callable[..., Any], *args: Any) -> Any:
+    """A CPU-heavy figure (contour's interpolation, fANOVA) in the UI's worker process, so that
+    the server's own thread keeps answering (the GIL would otherwise be held for seconds)."""
+    if backend.pool is None:
+        backend.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return await asyncio.get_running_loop().run_in_executor(backend.pool, function, *args)
 
 
 def _parameter(view: figures.ExperimentView, query: Mapping[str, str], key: str, index: int) -> str:
@@ -369,7 +383,7 @@ def _parameter(view: figures.ExperimentView, query: Mapping[str, str], key: str,
 async def experiment_plot(request: web.Request) -> web.Response:
     backend = _backend(request)
     ns, name, kind = request.match_info["namespace"], request.match_info["name"], request.match_info["kind"]
-    view = _view(backend, ns, name)
+    view = await _view(backend, ns, name)
     query = request.query
     try:
         if kind == "history":
@@ -384,9 +398,9 @@ async def experiment_plot(request: web.Request) -> web.Response:
             if x == y:
                 figure = figures.message_figure("Contour", "Pick two different parameters.")
             else:
-                figure = figures.contour(view, x, y)
+                figure = await _in_process_pool(backend, figures.contour, view, x, y)
         elif kind == "importance":
-            figure = await asyncio.to_thread(figures.importance, view)
+            figure = await _in_process_pool(backend, figures.importance, view)
         elif kind == "pareto":
             figure = figures.pareto_front(view)
         elif kind == "curves":
@@ -422,7 +436,7 @@ async def compare_plot(request: web.Request) -> web.Response:
     if len(keys) < 2 or len(keys) > 8:
         raise rows.BadQuery("compare two to eight experiments: e=NAMESPACE/NAME&e=...")
     pairs = [key.partition("/")[::2] for key in keys]
-    views = [_view(backend, ns, name) for ns, name in pairs]
+    views = [await _view(backend, ns, name) for ns, name in pairs]
     now = _now()
     experiments = [rows.experiment_row(backend.experiment(ns, name), now) for ns, name in pairs]
     return _json({"figure": figures.compare(views), "experiments": experiments})
@@ -498,7 +512,7 @@ async def trial_architecture(request: web.Request) -> web.Response:
     exp = backend.experiments.get(ns, str(exp_name))
     if exp is None:
         return _json({"svg": None})
-    point = _view(backend, ns, str(exp_name)).trials
+    point = (await _view(backend, ns, str(exp_name))).trials
     this = next((t for t in point if t.name == name), None)
     if this is None:
         return _json({"svg": None})

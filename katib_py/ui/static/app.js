@@ -63,11 +63,18 @@ function loadPlotly() {
   return plotlyReady;
 }
 
+// Thousands of SVG markers take the browser seconds to lay out; WebGL draws them at once.
+const WEBGL_FROM = 1000;
+function forSpeed(trace) {
+  const big = trace.type === "scatter" && (trace.x || trace.y || []).length >= WEBGL_FROM;
+  return big ? Object.assign({}, trace, { type: "scattergl" }) : trace;
+}
+
 async function plot(el, figure) {
   if (!figure) return;
   await loadPlotly();
   const layout = Object.assign({ margin: { t: 40, r: 20, b: 50, l: 60 } }, figure.layout || {});
-  window.Plotly.react(el, figure.data || [], layout, { responsive: true, displaylogo: false });
+  window.Plotly.react(el, (figure.data || []).map(forSpeed), layout, { responsive: true, displaylogo: false });
   el.dataset.drawn = String((figure.data || []).length);
 }
 
