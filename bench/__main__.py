@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "operator": (["--trials", "30"], []),
     "nas": (["--quick"], []),
     "multiobjective": (["--seeds", "3", "--dims", "6"], []),
+    "figures": (["--trials", "500"], ["--trials", "1000,5000"]),
     "ui": (["--trials", "5000", "--experiments", "200", "--repeat", "2"], ["--repeat", "5"]),
 }
 

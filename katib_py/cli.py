@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "up": "katib_py.local.up",
     "demo": "katib_py.local.demo",
     "ui": "katib_py.ui.cli",
+    "watch": "katib_py.ui.watch",
+    "plot": "katib_py.ui.plot",
 }
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -20,6 +20,8 @@ COMMANDS = [
     ["operator"],
     ["up"],
     ["demo"],
+    ["watch", "exp"],
+    ["plot", "exp", "--out", "exp.html"],
 ]
 
 

@@ -24,11 +24,20 @@ Listener = Callable[[str, Obj, Obj | None], None]  # (event type, object, previo
 
 
 class Informer:
-    """A watched cache of one resource kind."""
+    """A watched cache of one resource kind: every namespace, or one; every object, or a label's."""
 
-    def __init__(self, client: KubeClient, res: Resource) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        res: Resource,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+    ) -> None:
         self.client = client
         self.res = res
+        self.namespace = namespace
+        self.label_selector = label_selector
         self.cache: dict[Key, Obj] = {}
         self.listeners: list[Listener] = []
         self.synced = asyncio.Event()
@@ -71,7 +80,9 @@ class Informer:
                 log.exception("listener failed for %s %s", self.res.plural, key_of(obj))
 
     async def _relist(self) -> str:
-        items, rv = await self.client.list_with_version(self.res)
+        items, rv = await self.client.list_with_version(
+            self.res, self.namespace, label_selector=self.label_selector
+        )
         fresh = {key_of(o): o for o in items}
         for key, old in list(self.cache.items()):
             if key not in fresh:
@@ -96,7 +107,13 @@ class Informer:
             try:
                 if rv is None:
                     rv = await self._relist()
-                async for kind, obj in self.client.watch(self.res, resource_version=rv, timeout_seconds=240):
+                async for kind, obj in self.client.watch(
+                    self.res,
+                    self.namespace,
+                    resource_version=rv,
+                    timeout_seconds=240,
+                    label_selector=self.label_selector,
+                ):
                     attempt = 0
                     new_rv = (obj.get("metadata") or {}).get("resourceVersion")
                     if new_rv:

@@ -1,8 +1,8 @@
 """`katib-py demo`: run an example Experiment end to end on this machine, then clean up.
 
 Starts `katib-py up` in the background (a temporary data directory), `kubectl apply -f` the
-example, shows `kubectl get experiment,trials` every few seconds, prints the best trial when the
-experiment has succeeded, and stops everything.
+example, follows it with `katib-py watch` (live trials, budget and best value) until it completes,
+prints the best trial from the experiment's status when it has succeeded, and stops everything.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ def register(subparsers: Any) -> None:
         "--example", default=None, help=f"Experiment YAML (default examples/{DEFAULT_EXAMPLE})"
     )
     parser.add_argument("--timeout", type=float, default=170.0, help="seconds to wait for the experiment")
-    parser.add_argument("--interval", type=float, default=3.0, help="seconds between two `kubectl get`")
     parser.set_defaults(func=run)
 
 
@@ -90,27 +89,17 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(0.2)
         print("".join(f"  {line}\n" for line in log_path.read_text().splitlines()), end="", flush=True)
         subprocess.run([kubectl, "apply", "-f", str(example)], env=env, check=True)
-        deadline = time.monotonic() + args.timeout
-        outcome: str | None = None
-        status: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            subprocess.run([kubectl, "get", "experiment,trials"], env=env, check=False)
-            print(flush=True)
-            outcome, status = experiment_state(kubectl, env, name)
-            if outcome is not None:
-                break
-            time.sleep(args.interval)
+        watch = [sys.executable, "-m", "katib_py.cli", "watch", name, "--timeout", str(args.timeout)]
+        subprocess.run(watch, env=env, check=False)
+        outcome, status = experiment_state(kubectl, env, name)
         if outcome is None:
             print(f"experiment {name} did not finish in {args.timeout:.0f}s", file=sys.stderr)
             return 1
-        subprocess.run([kubectl, "get", "experiment,trials"], env=env, check=False)
         reason = next(c.get("reason") for c in status.get("conditions") or [] if c.get("type") == outcome)
         print(f"\nexperiment {name}: {outcome} ({reason})")
         best = status.get("currentOptimalTrial") or {}
         if best.get("bestTrialName"):
-            print(f"best trial: {best['bestTrialName']}")
-            for p in best.get("parameterAssignments") or []:
-                print(f"  {p.get('name')} = {p.get('value')}")
+            print(f"best trial (status.currentOptimalTrial): {best['bestTrialName']}")
             for m in (best.get("observation") or {}).get("metrics") or []:
                 print(f"  {m.get('name')}: latest={m.get('latest')} min={m.get('min')} max={m.get('max')}")
         result = 0 if outcome == "Succeeded" else 1

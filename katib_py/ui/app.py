@@ -17,12 +17,12 @@ import json
 import logging
 import multiprocessing
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import yaml
@@ -498,7 +498,10 @@ async def trial_metrics(request: web.Request) -> web.Response:
     _trial(backend, ns, name)
     logs = await backend.observation_log(name)
     series = rows.metric_series(logs)
-    figure = figures.trial_curves(series, request.query.get("log") == "1")
+    # A series drawn by step has float x: trial_curves draws it as learning_curves does (both go
+    # through figures._x), though its signature names datetime only.
+    steps_or_times = cast("Mapping[str, Sequence[tuple[datetime, float]]]", series)
+    figure = figures.trial_curves(steps_or_times, request.query.get("log") == "1")
     return _json({"figure": figure, "points": sum(len(v) for v in series.values())})
 
 

@@ -1,0 +1,1 @@
+"""What users look at: the figures (`figures`, pure) and the front ends that draw them."""
