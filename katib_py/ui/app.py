@@ -454,13 +454,18 @@ def _trial(backend: Backend, ns: str, name: str) -> Obj:
     return trial
 
 
+def _trial_of_experiment(backend: Backend, ns: str, name: str) -> tuple[Obj, str, Obj | None]:
+    """A trial (404 when missing), the name of its experiment, and the experiment if it exists."""
+    trial = _trial(backend, ns, name)
+    exp_name = str(((trial.get("metadata") or {}).get("labels") or {}).get(rows.EXPERIMENT_LABEL) or "")
+    return trial, exp_name, backend.experiments.get(ns, exp_name) if exp_name else None
+
+
 @_handles_errors
 async def get_trial(request: web.Request) -> web.Response:
     backend = _backend(request)
     ns, name = request.match_info["namespace"], request.match_info["name"]
-    trial = _trial(backend, ns, name)
-    exp_name = ((trial.get("metadata") or {}).get("labels") or {}).get(rows.EXPERIMENT_LABEL)
-    exp = backend.experiments.get(ns, str(exp_name))
+    trial, exp_name, exp = _trial_of_experiment(backend, ns, name)
     names = rows.metric_names(exp) if exp else []
     events = await backend.kube.list(EVENTS, ns, field_selector=f"involvedObject.name={name}")
     pods = await backend.kube.list(PODS, ns, label_selector=f"{TRIAL_LABEL}={name}")
@@ -510,12 +515,10 @@ async def trial_architecture(request: web.Request) -> web.Response:
     """The NAS architecture of a trial as SVG: ENAS from its assignments, DARTS from its genotype."""
     backend = _backend(request)
     ns, name = request.match_info["namespace"], request.match_info["name"]
-    trial = _trial(backend, ns, name)
-    exp_name = ((trial.get("metadata") or {}).get("labels") or {}).get(rows.EXPERIMENT_LABEL)
-    exp = backend.experiments.get(ns, str(exp_name))
+    _, exp_name, exp = _trial_of_experiment(backend, ns, name)
     if exp is None:
         return _json({"svg": None})
-    point = (await _view(backend, ns, str(exp_name))).trials
+    point = (await _view(backend, ns, exp_name)).trials
     this = next((t for t in point if t.name == name), None)
     if this is None:
         return _json({"svg": None})

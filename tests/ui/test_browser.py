@@ -24,6 +24,8 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
+from katib_py.ui.chromium import CHROMIUM, LAUNCH_ARGS
+
 from ..operator.operator_e2e import (
     Stack,
     condition,
@@ -39,11 +41,6 @@ expect.set_options(timeout=30_000)
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "ui"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 HOSTILE_VALUE = "<img src=x onerror=alert(1)>"
 HOSTILE_LOG = "<script>alert('log')</script>"
 # Each trial prints three accuracy values (a curve), a hostile line, and ends.
@@ -133,7 +130,7 @@ def url(stack: Stack) -> str:
 def browser() -> Iterator[Browser]:
     assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing: run scripts/install-browser.sh (make tools)"
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield launched
         launched.close()
 

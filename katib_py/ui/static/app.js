@@ -74,8 +74,9 @@ async function plot(el, figure) {
   if (!figure) return;
   await loadPlotly();
   const layout = Object.assign({ margin: { t: 40, r: 20, b: 50, l: 60 } }, figure.layout || {});
-  window.Plotly.react(el, (figure.data || []).map(forSpeed), layout, { responsive: true, displaylogo: false });
+  await window.Plotly.react(el, (figure.data || []).map(forSpeed), layout, { responsive: true, displaylogo: false });
   el.dataset.drawn = String((figure.data || []).length);
+  el.dataset.drawnAt = String(performance.now());  // ms since navigation: what bench/ui_bench.py reads
 }
 
 function errorBox(err) {
@@ -156,6 +157,7 @@ function listView() {
           h("td", {}, age(r.ageSeconds)));
       })));
     tableBox.replaceChildren(data.items.length ? table : h("p", { class: "muted" }, "No experiments yet."));
+    tableBox.dataset.drawnAt = String(performance.now());
     more.replaceChildren(data.next !== null ? h("button", { onclick: () => { limit += 100; refresh(); } }, "show more (" + data.total + " in all)") : "");
   }
   return { refresh, matches: e => e.kind === "experiment" || e.kind === "trial" };
