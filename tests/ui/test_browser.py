@@ -100,6 +100,36 @@ def hostile_experiment(stack: Stack, name: str, trials: int) -> dict[str, Any]:
     return exp
 
 
+# An ENAS architecture as Katib's ENAS service assigns it (two layers, the second skipping to the
+# input), offered here as the only value of categorical parameters so that random search picks it.
+ENAS_ARCHITECTURE = "[[0], [1, 1]]"
+ENAS_NN_CONFIG = (
+    "{'num_layers': 2, 'input_sizes': [8, 8, 1], 'output_sizes': [10], 'embedding': {"
+    "'0': {'opt_id': 0, 'opt_type': 'convolution', 'opt_params': {'filter_size': '3', 'num_filter': '8'}}, "
+    "'1': {'opt_id': 1, 'opt_type': 'reduction', 'opt_params': {'reduction_type': 'max_pooling'}}}}"
+)
+
+
+def nas_experiment(stack: Stack) -> dict[str, Any]:
+    parameters = [
+        HOSTILE_PARAMETERS[1],
+        {
+            "name": "architecture",
+            "parameterType": "categorical",
+            "feasibleSpace": {"list": [ENAS_ARCHITECTURE]},
+        },
+        {"name": "nn_config", "parameterType": "categorical", "feasibleSpace": {"list": [ENAS_NN_CONFIG]}},
+    ]
+    exp = shell_experiment(stack, "nas", 'echo "accuracy=$1"\n', parameters=parameters, maxTrialCount=1,
+                           parallelTrialCount=1)  # fmt: skip
+    # Every search parameter must reach the trial: pass both, as Katib's ENAS example does.
+    command = exp["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0][
+        "command"
+    ]
+    command += ['"${trialParameters.architecture}"', '"${trialParameters.nn_config}"']
+    return exp
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = start_stack(tmp_path_factory.mktemp("ui-up"))
@@ -111,6 +141,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             {"objectiveMetricName": "latency", "type": "minimize"}
         ]
         running.apply(second)
+        running.apply(nas_experiment(running))
         running.wait_finished("hostile")
         running.wait_finished("second")
         yield running
@@ -258,6 +289,16 @@ def test_a_trial_shows_its_metric_curve_and_its_log_lines_escaped(page: Page, st
     assert page.locator("img[src='y']").count() == 0
     expect(page.locator("#events")).to_contain_text("JobCreated")
     expect(page.locator("#trial-yaml")).to_contain_text(f"name: {trial}")
+
+
+def test_an_enas_trial_shows_its_architecture(page: Page, stack: Stack, url: str) -> None:
+    stack.wait_finished("nas")
+    trial = stack.trials("nas")[0]["metadata"]["name"]
+    page.goto(base_of(url) + f"/#/trial/default/{trial}")
+    svg = page.locator("#nas-svg svg")
+    expect(svg).to_be_visible()
+    expect(svg).to_contain_text("convolution")
+    expect(svg).to_contain_text("reduction")
 
 
 def test_a_bad_experiment_shows_the_rejected_field_path(page: Page, stack: Stack) -> None:
