@@ -72,6 +72,13 @@ class Backend:
         self.experiments.add_listener(self._on_experiment)
         self.trials.add_listener(self._on_trial)
 
+    def worker(self) -> ProcessPoolExecutor:
+        """The one worker process of the heavy figures (spawned: the server runs threads)."""
+        if self.pool is None:
+            context = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        return self.pool
+
     async def start(self) -> None:
         self.experiments.start()
         self.trials.start()
@@ -364,9 +371,7 @@ async def _view(backend: Backend, ns: str, name: str) -> figures.ExperimentView:
 async def _in_process_pool(backend: Backend, function: Callable[..., Any], *args: Any) -> Any:
     """A CPU-heavy figure (contour's interpolation, fANOVA) in the UI's worker process, so that
     the server's own thread keeps answering (the GIL would otherwise be held for seconds)."""
-    if backend.pool is None:
-        backend.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    return await asyncio.get_running_loop().run_in_executor(backend.pool, function, *args)
+    return await asyncio.get_running_loop().run_in_executor(backend.worker(), function, *args)
 
 
 def _parameter(view: figures.ExperimentView, query: Mapping[str, str], key: str, index: int) -> str:

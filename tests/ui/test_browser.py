@@ -250,8 +250,8 @@ def test_the_history_plot_has_one_point_per_completed_trial(page: Page, stack: S
     expect(points).to_have_count(completed_with_objective(stack, "hostile"))
     expect(page.locator("#trial-table tbody tr")).to_have_count(3)
     expect(page.locator("#plot-parallel .main-svg").first).to_be_visible()
-    for plot in ("slice", "contour", "importance"):
-        expect(page.locator(f"#plot-{plot} .main-svg").first).to_be_visible()
+    for plot in ("slice", "contour", "importance"):  # the last two come from a worker process
+        expect(page.locator(f"#plot-{plot} .main-svg").first).to_be_visible(timeout=120_000)
     # every trial's learning curve, from db-manager: one line each
     expect(page.locator("#plot-curves .scatterlayer .trace")).to_have_count(3)
     page.locator("#axes input[value='x']").uncheck()  # hide an axis of the parallel coordinates
