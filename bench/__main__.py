@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "multiobjective": (["--seeds", "3", "--dims", "6"], []),
     "figures": (["--trials", "500"], ["--trials", "1000,5000"]),
     "pod_network": (["--pods", "20"], ["--pods", "100"]),
+    "ui": (["--trials", "5000", "--experiments", "200", "--repeat", "2"], ["--repeat", "5"]),
 }
 
 

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "operator": "katib_py.controller.cli",
     "up": "katib_py.local.up",
     "demo": "katib_py.local.demo",
+    "ui": "katib_py.ui.cli",
     "watch": "katib_py.ui.watch",
     "plot": "katib_py.ui.plot",
 }

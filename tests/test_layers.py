@@ -57,6 +57,11 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
         ),
         ("katib_py/kube/meta.py", "import katib_py.settings", "The Kubernetes kit knows nothing of Katib"),
         (
+            "katib_py/ui/rows.py",
+            "import katib_py.localcluster.cluster",
+            "The web UI is a client of the Kubernetes API and db-manager",
+        ),
+        (
             "katib_py/controller/trial.py",
             "from katib_py.localcluster import cluster",
             "The operator (controllers, webhooks) never imports the embedded cluster",

@@ -36,6 +36,16 @@ PATCH_CONTENT_TYPES: dict[str, str] = {
 }
 
 
+async def _error_of(resp: aiohttp.ClientResponse) -> Exception:
+    """The error class of a streamed answer's status, with its Status body (or text)."""
+    text = await resp.text()
+    try:
+        payload: Any = json.loads(text)
+    except ValueError:
+        payload = text
+    return from_response(resp.status, payload)
+
+
 class KubeClient:
     """Async REST client for one API server, over one pooled aiohttp session.
 
@@ -248,12 +258,7 @@ class KubeClient:
                     if await self._login_again():
                         continue
                 if resp.status >= 400:
-                    text = await resp.text()
-                    try:
-                        payload: Any = json.loads(text)
-                    except ValueError:
-                        payload = text
-                    raise from_response(resp.status, payload)
+                    raise await _error_of(resp)
                 async for line in resp.content:
                     if not line.strip():
                         continue
@@ -263,6 +268,14 @@ class KubeClient:
                         raise from_response(int(obj.get("code") or 500), obj)
                     yield str(event.get("type")), obj
                 return
+
+    async def stream_lines(self, path: str, *, params: Mapping[str, str] | None = None) -> AsyncIterator[str]:
+        """The lines of a streamed answer as they come (pods/log?follow=true); no request_timeout."""
+        async with self.session.get(self.url + path, params=params, headers=self._auth_headers()) as resp:
+            if resp.status >= 400:
+                raise await _error_of(resp)
+            async for line in resp.content:
+                yield line.decode("utf-8", "replace").rstrip("\n")
 
     async def create(self, res: Resource, obj: Obj, namespace: str | None = None) -> Obj:
         ns = namespace or (obj.get("metadata") or {}).get("namespace")

@@ -11,6 +11,9 @@ writes its own webhook configurations, which the helm chart's least-privilege Cl
 by the chart install test, does not allow); DIR/kubeconfig is written (atomically)
 only once the operator serves its webhooks, so an Experiment applied as soon as it appears is
 defaulted and validated, and it is removed when the stack stops.
+
+The web UI (katib_py.ui) runs in this process on 127.0.0.1 with the admin identity; its URL, token
+inside, is printed and written to DIR/ui-url (removed when the stack stops).
 """
 
 from __future__ import annotations
@@ -107,6 +110,10 @@ def register(subparsers: Any) -> None:
         help="run this many operator replicas, each owning a shard of the Experiments (`katib-py operator "
         "--shard I/N`); every replica serves the webhooks",
     )
+    parser.add_argument(
+        "--ui-port", type=int, default=0, help="web UI port on 127.0.0.1 (default: a free port)"
+    )
+    parser.add_argument("--no-ui", action="store_true", help="do not start the web UI")
     parser.set_defaults(func=run, log_default="WARNING")
 
 
@@ -182,6 +189,8 @@ class Stack:
         image_commands: dict[str, tuple[str, ...]] | None = None,
         pod_netns: bool | None = None,
         shards: int = 1,
+        ui: bool = False,
+        ui_port: int = 0,
     ) -> None:
         """`pod_netns`: a network namespace per Pod (None: as root on Linux; see LocalCluster);
         `shards`: operator replicas, each owning a shard of the Experiments."""
@@ -192,6 +201,10 @@ class Stack:
         self.node_resources = dict(node_resources or {})
         self.image_commands = {**KATIB_IMAGE_COMMANDS, **(image_commands or {})}
         self.pod_netns = pod_netns
+        self.ui = ui
+        self.ui_port = ui_port
+        self.ui_url = ""
+        self._ui_runner: Any = None
         self.katib_config_text = katib_config_text
         self.leader_elect = leader_elect
         self.api_port = api_port
@@ -222,6 +235,11 @@ class Stack:
     def kubeconfig(self) -> Path:
         """The user's kubeconfig: it exists only while the whole stack serves (webhooks included)."""
         return self.data_dir / "kubeconfig"
+
+    @property
+    def ui_url_file(self) -> Path:
+        """The web UI's URL, its token inside (one line, to open as is); only while the UI serves."""
+        return self.data_dir / "ui-url"
 
     @property
     def internal_kubeconfig(self) -> Path:
@@ -279,6 +297,7 @@ class Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.kill_leftovers()
         self.kubeconfig.unlink(missing_ok=True)  # a previous run's: not to be used before we serve
+        self.ui_url_file.unlink(missing_ok=True)
         self.internal_kubeconfig.parent.mkdir(mode=0o700, exist_ok=True)
         self.cluster = LocalCluster(
             self.data_dir,
@@ -315,7 +334,21 @@ class Stack:
         for index in range(self.shards):
             await self.start_operator(index)
         self._supervisor = asyncio.create_task(self._supervise())
+        if self.ui:
+            await self.start_ui()
         publish(self.internal_kubeconfig, self.kubeconfig)
+
+    async def start_ui(self) -> None:
+        """The web UI, in this process, with the stack's credentials, bound to 127.0.0.1."""
+        from katib_py.kube.client import KubeClient
+        from katib_py.ui.app import serve, write_url
+        from katib_py.ui.security import new_token
+
+        kube = KubeClient.from_kubeconfig(str(self.internal_kubeconfig), user_agent="katib-py-ui")
+        self._ui_runner, self.ui_url = await serve(
+            kube, port=self.ui_port, token=new_token(), db_manager=self.db_address, core_namespace="kubeflow"
+        )
+        write_url(self.ui_url_file, self.ui_url)
 
     async def _db_manager_address(self) -> tuple[str, int, str, str | None]:
         """Where the db-manager serves: (address, port, --listen, network namespace).
@@ -387,6 +420,10 @@ class Stack:
     async def stop(self) -> None:
         self._stopping = True
         self.kubeconfig.unlink(missing_ok=True)  # nothing answers there any more
+        self.ui_url_file.unlink(missing_ok=True)
+        if self._ui_runner is not None:
+            await self._ui_runner.cleanup()
+            self._ui_runner = None
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -433,6 +470,8 @@ def run(args: argparse.Namespace) -> int:
             image_commands=image_commands,
             pod_netns=None if args.pod_netns else False,
             shards=args.shards,
+            ui=not args.no_ui,
+            ui_port=args.ui_port,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -441,6 +480,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             await stack.start()
             print(f"katib-py is up (logs in {data_dir / 'logs'})")
+            if stack.ui_url:
+                print(f"web UI: {stack.ui_url}  (also in {stack.ui_url_file})")
             print(f"export KUBECONFIG={stack.kubeconfig}", flush=True)
             await stop.wait()
         finally:

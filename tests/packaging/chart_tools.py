@@ -56,6 +56,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     "service-monitor": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}}},
     "replicas": {"operator": {"replicas": 3}, "dbManager": {"replicas": 2}},
+    "ui": {"ui": {"enabled": True}},
     "embedded-webhook": {"webhook": {"insecure": True, "url": "http://127.0.0.1:18443"}},
     "no-crds-no-pdb": {"crds": {"install": False}, "podDisruptionBudget": {"enabled": False}},
     "katib-suggestion-image": {
