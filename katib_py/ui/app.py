@@ -17,18 +17,20 @@ import json
 import logging
 import multiprocessing
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import grpc
 import yaml
 from aiohttp import web
 
+from katib_py.api.models import EarlyStoppingRule
 from katib_py.api.resources import EXPERIMENTS, TRIALS
+from katib_py.kube import rfc3339
 from katib_py.kube.client import KubeClient
 from katib_py.kube.errors import ApiError
 from katib_py.kube.informer import Informer
@@ -505,13 +507,15 @@ async def get_trial(request: web.Request) -> web.Response:
 async def trial_metrics(request: web.Request) -> web.Response:
     backend = _backend(request)
     ns, name = request.match_info["namespace"], request.match_info["name"]
-    _trial(backend, ns, name)
+    trial = _trial(backend, ns, name)
     logs = await backend.observation_log(name)
     series = rows.metric_series(logs)
-    # A series drawn by step has float x: trial_curves draws it as learning_curves does (both go
-    # through figures._x), though its signature names datetime only.
-    steps_or_times = cast("Mapping[str, Sequence[tuple[datetime, float]]]", series)
-    figure = figures.trial_curves(steps_or_times, request.query.get("log") == "1")
+    rules = [
+        EarlyStoppingRule.model_validate(r) for r in (trial.get("spec") or {}).get("earlyStoppingRules") or []
+    ]
+    fired = rows.condition_time(trial, "EarlyStopped")
+    stopped_at = rfc3339.parse(fired) if fired else None
+    figure = figures.trial_curves(series, request.query.get("log") == "1", rules, stopped_at)
     return _json({"figure": figure, "points": sum(len(v) for v in series.values())})
 
 

@@ -344,15 +344,19 @@ def _coordinate(spec: ParameterSpec | None, value: str | None, categories: list[
 
 
 def _axis(
-    view: ExperimentView, name: str, points: Sequence[TrialPoint]
+    view: ExperimentView, name: str, points: Sequence[TrialPoint], literal_ticks: bool = False
 ) -> tuple[list[float | None], dict[str, Any]]:
-    """One parameter's coordinates for `points`, and the plotly axis settings that label them."""
+    """One parameter's coordinates for `points`, and the plotly axis settings that label them.
+
+    Cartesian tick labels are markup to plotly.js (escaped by `text()`); parcoords tick labels are
+    drawn by d3's axis as plain text (`literal_ticks`: escaping them would show `&lt;`)."""
     spec = view.parameter(name)
     categories = list(spec.values) if spec.categorical else []
     coords = [_coordinate(spec, t.parameters.get(name), categories) for t in points]
     axis: dict[str, Any] = {"title": {"text": text(name)}}
     if spec.categorical:
-        axis.update(tickvals=list(range(len(categories))), ticktext=[text(c) for c in categories])
+        ticks = list(categories) if literal_ticks else [text(c) for c in categories]
+        axis.update(tickvals=list(range(len(categories))), ticktext=ticks)
     elif spec.log:
         axis["type"] = "log"
     return coords, axis
@@ -430,7 +434,7 @@ def parallel_coordinates(view: ExperimentView, hidden: frozenset[str] = frozense
     for spec in view.parameters:
         if spec.name in hidden:
             continue
-        coords, axis = _axis(view, spec.name, points)
+        coords, axis = _axis(view, spec.name, points, literal_ticks=True)
         dim: dict[str, Any] = {"label": axis["title"]["text"], "values": coords}
         if "tickvals" in axis:
             dim.update(tickvals=axis["tickvals"], ticktext=axis["ticktext"])
@@ -761,25 +765,102 @@ def learning_curves(
     return {"data": data, "layout": layout}
 
 
-def trial_curves(metric_logs: Mapping[str, Sequence[tuple[datetime, float]]], log_y: bool = False) -> Figure:
-    """Every metric one trial reported, over time."""
+def trial_curves(
+    metric_logs: Mapping[str, Sequence[tuple[datetime | float, float]]],
+    log_y: bool = False,
+    rules: Sequence[models.EarlyStoppingRule] = (),
+    stopped_at: datetime | float | None = None,
+) -> Figure:
+    """Every metric one trial reported, over time (or step, for reports without a time), with its
+    early-stopping rules (Katib `Trial.spec.earlyStoppingRules`, pkg/apis/controller/trials/v1beta1)
+    as a dashed line at each rule's value on its metric, and where the trial was stopped (the
+    EarlyStopped condition's time; for step-numbered series, the last step) as a dotted line."""
     if not any(metric_logs.values()):
         return message_figure("Metrics", "This trial has reported no metric yet.")
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": text(name),
-            "x": [_x(t) for t, _ in sorted(logs, key=lambda p: p[0])],
-            "y": [_y(v) for _, v in sorted(logs, key=lambda p: p[0])],
-        }
-        for name, logs in sorted(metric_logs.items())
-        if logs
-    ]
+    data: list[dict[str, Any]] = []
+    by_step = False
+    last_x: list[datetime | float] = []
+    for name, logs in sorted(metric_logs.items()):
+        if not logs:
+            continue
+        series = sorted(logs, key=lambda p: p[0])
+        by_step = by_step or not isinstance(series[0][0], datetime)
+        last_x.append(series[-1][0])
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": text(name),
+                "x": [_x(t) for t, _ in series],
+                "y": [_y(v) for _, v in series],
+            }
+        )
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    for rule in rules:
+        value = _number(rule.value)
+        if rule.name not in metric_logs or value is None:
+            continue
+        shapes.append(
+            {
+                "type": "line",
+                "name": "rule",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "yref": "y",
+                "y0": value,
+                "y1": value,
+                "line": {"dash": "dash", "color": STATE_COLOURS[ts.EARLY_STOPPED], "width": 1.5},
+            }
+        )
+        start = f", from step {rule.start_step}" if rule.start_step else ""
+        annotations.append(
+            {
+                "name": "rule",
+                "xref": "paper",
+                "x": 1,
+                "xanchor": "right",
+                "yref": "y",
+                "y": value,
+                "yanchor": "bottom",
+                "showarrow": False,
+                "text": text(f"{rule.name} {rule.comparison or 'less'} {rule.value}{start}"),
+            }
+        )
+    if stopped_at is not None and by_step and isinstance(stopped_at, datetime):
+        stopped_at = max(last_x)  # step-numbered series: the trial stopped after its last report
+    if stopped_at is not None:
+        shapes.append(
+            {
+                "type": "line",
+                "name": "stopped",
+                "xref": "x",
+                "x0": _x(stopped_at),
+                "x1": _x(stopped_at),
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"dash": "dot", "color": STATE_COLOURS[ts.EARLY_STOPPED], "width": 2},
+            }
+        )
+        annotations.append(
+            {
+                "name": "stopped",
+                "xref": "x",
+                "x": _x(stopped_at),
+                "yref": "paper",
+                "y": 1,
+                "showarrow": False,
+                "text": "early stopped",
+            }
+        )
     layout = {
         "title": {"text": "Metrics"},
-        "xaxis": {"title": {"text": "time"}},
+        "xaxis": {"title": {"text": "step" if by_step else "time"}},
         "yaxis": {"type": "log" if log_y else "linear"},
+        "shapes": shapes,
+        "annotations": annotations,
     }
     return {"data": data, "layout": layout}
 
