@@ -34,6 +34,7 @@ from ..operator.operator_e2e import (
     start_stack,
     stop_stack,
 )
+from ..operator.test_early_stopping import _first_two_then_third, _one_at_a_time, _wait_early_stopped
 
 pytestmark = pytest.mark.e2e
 # plotly.js is 4.8 MB of script: on a busy 2-core machine its first parse alone can take seconds.
@@ -269,6 +270,11 @@ def test_hostile_parameter_values_are_shown_as_text(page: Page, stack: Stack, ur
     values = {t["spec"]["parameterAssignments"][0]["value"] for t in stack.trials("hostile")}
     for value in values:
         expect(page.locator("#trial-table td.param", has_text=value).first).to_be_visible()
+    # parcoords tick labels are plain text to plotly.js: the value itself shows, not `&lt;img`
+    ticks = page.locator("#plot-parallel .y-axis .tick text")
+    expect(ticks.filter(has_text=HOSTILE_VALUE)).to_have_count(1)
+    expect(ticks.filter(has_text="&lt;")).to_have_count(0)
+    expect(ticks.filter(has_text="&gt;")).to_have_count(0)
     assert page.locator("img[src='x'], img[src='y']").count() == 0
 
 
@@ -328,6 +334,38 @@ def test_live_update_when_a_trial_completes(page: Page, stack: Stack, url: str) 
     expect(row).to_contain_text("Succeeded", timeout=60_000)
     expect(page.locator("#trial-table td.metric").first).to_have_text("0.77")
     expect(page.locator("#plot-history .scatterlayer .point")).to_have_count(1)
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == loads  # no reload
+
+
+def test_an_early_stopped_trial_shows_its_rule_and_its_stop(page: Page, stack: Stack, url: str) -> None:
+    """medianstop with two trials to compare with: the third reports below their median and is
+    stopped; its page draws the rule line and the stop, the learning curves mark it."""
+    name = "stopped"
+    _one_at_a_time(stack, name, "medianstop", {"min_trials_required": "2", "start_step": "2"})
+    bad = _first_two_then_third(stack, name, [["0.8", "0.9", "0.9"]] * 2, wait_succeeded=False)
+    trial = bad["metadata"]["name"]
+    stack.release(trial, [f"accuracy=0.{i}" for i in range(1, 6)], end=False)
+    _wait_early_stopped(stack, trial)
+    page.goto(base_of(url) + f"/#/trial/default/{trial}")
+    expect(page.locator("#rules")).to_contain_text("accuracy")
+    figure = page.locator("#plot-trial")
+    expect(figure.locator(".shapelayer path")).to_have_count(2)  # the rule and the stop
+    expect(figure.locator(".annotation-text", has_text="accuracy less")).to_have_count(1)
+    expect(figure.locator(".annotation-text", has_text="early stopped")).to_have_count(1)
+    page.goto(base_of(url) + f"/#/experiment/default/{name}")
+    curves = page.locator("#plot-curves")
+    expect(curves.locator(".legendtext", has_text="early stopped")).to_have_count(1)
+    expect(curves.locator(".scatterlayer .trace .point")).to_have_count(1)  # the x where it stopped
+
+
+def test_the_list_shows_a_new_experiment_without_reload(page: Page, stack: Stack) -> None:
+    expect(page.locator("#live")).to_have_text("live")
+    loads = page.evaluate("performance.getEntriesByType('navigation').length")
+    stack.apply(gated_experiment(stack, "appears", maxTrialCount=1, parallelTrialCount=1))  # kubectl apply
+    row = page.locator("#experiment-table tr[data-name='appears']")
+    expect(row).to_be_visible()
+    stack.kubectl("delete", "experiment", "appears", "-n", "default")
+    expect(row).to_have_count(0)
     assert page.evaluate("performance.getEntriesByType('navigation').length") == loads  # no reload
 
 
