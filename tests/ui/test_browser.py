@@ -131,6 +131,20 @@ def nas_experiment(stack: Stack) -> dict[str, Any]:
     return exp
 
 
+def darts_experiment() -> dict[str, Any]:
+    """examples/darts.yaml at the smallest size its trainer takes (a few seconds of search)."""
+    exp: dict[str, Any] = yaml.safe_load((REPO / "examples" / "darts.yaml").read_text())
+    exp["metadata"]["name"] = "darts-ui"
+    small = {"num_epochs": "1", "num_nodes": "1", "init_channels": "1", "stem_multiplier": "1"}
+    exp["spec"]["algorithm"]["algorithmSettings"] = [{"name": k, "value": v} for k, v in small.items()]
+    exp["spec"]["nasConfig"]["graphConfig"]["numLayers"] = 1
+    operations = exp["spec"]["nasConfig"]["operations"]
+    exp["spec"]["nasConfig"]["operations"] = [
+        o for o in operations if o["operationType"] in ("max_pooling", "skip_connection")
+    ]
+    return exp
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = start_stack(tmp_path_factory.mktemp("ui-up"))
@@ -143,6 +157,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ]
         running.apply(second)
         running.apply(nas_experiment(running))
+        running.apply(darts_experiment())
         running.wait_finished("hostile")
         running.wait_finished("second")
         yield running
@@ -305,6 +320,21 @@ def test_an_enas_trial_shows_its_architecture(page: Page, stack: Stack, url: str
     expect(svg).to_be_visible()
     expect(svg).to_contain_text("convolution")
     expect(svg).to_contain_text("reduction")
+
+
+def test_a_darts_trial_shows_its_genotype(page: Page, stack: Stack, url: str) -> None:
+    exp = stack.wait_finished("darts-ui", timeout=300)
+    best = exp["status"]["currentOptimalTrial"]
+    genotype = next(m for m in best["observation"]["metrics"] if m["name"] == "Best-Genotype")["latest"]
+    assert genotype.startswith("Genotype(")
+    page.goto(base_of(url) + f"/#/trial/default/{best['bestTrialName']}")
+    svg = page.locator("#nas-svg svg")
+    expect(svg).to_be_visible()
+    expect(svg).to_contain_text("normal")
+    operations = [op for op in ("max_pooling_3x3", "skip_connection") if op in genotype]
+    assert operations
+    for op in operations:
+        expect(svg).to_contain_text(op)
 
 
 def test_a_bad_experiment_shows_the_rejected_field_path(page: Page, stack: Stack) -> None:
