@@ -715,6 +715,17 @@ def _y(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _series_trace(name: str, series: Sequence[tuple[datetime | float, float]], mode: str) -> dict[str, Any]:
+    """One metric series (sorted by x) as a scatter trace."""
+    return {
+        "type": "scatter",
+        "mode": mode,
+        "name": text(name),
+        "x": [_x(x) for x, _ in series],
+        "y": [_y(y) for _, y in series],
+    }
+
+
 def learning_curves(
     curves: Mapping[str, Sequence[tuple[datetime | float, float]]],
     early_stopped: set[str],
@@ -732,15 +743,8 @@ def learning_curves(
             continue
         stopped = name in early_stopped
         data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": text(name),
-                "x": [_x(x) for x, _ in series],
-                "y": [_y(y) for _, y in series],
-                "line": {"dash": "dash" if stopped else "solid", "width": 1.5},
-                "opacity": 0.8,
-            }
+            _series_trace(name, series, "lines")
+            | {"line": {"dash": "dash" if stopped else "solid", "width": 1.5}, "opacity": 0.8}
         )
         if stopped:
             stops.append((text(name), _x(series[-1][0]), _y(series[-1][1])))
@@ -786,15 +790,7 @@ def trial_curves(
         series = sorted(logs, key=lambda p: p[0])
         by_step = by_step or not isinstance(series[0][0], datetime)
         last_x.append(series[-1][0])
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": text(name),
-                "x": [_x(t) for t, _ in series],
-                "y": [_y(v) for _, v in series],
-            }
-        )
+        data.append(_series_trace(name, series, "lines+markers"))
     shapes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     for rule in rules:
