@@ -26,11 +26,10 @@ import logging
 import os
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.dbmanager_bench import table
-from bench.kit import Watcher
+from bench.kit import running_stack
 from bench.operator_bench import run_experiment
 
 Result = tuple[str, float, float, int, str]  # framework, start-up s, run s, trials, how
@@ -98,26 +97,11 @@ def ray_tune(trials: int, parallelism: int) -> Result:
 
 
 async def katib(trials: int, parallelism: int) -> Result:
-    from katib_py.kube.client import KubeClient
-    from katib_py.local.up import Stack
-
-    with tempfile.TemporaryDirectory(prefix="katib-py-bench-") as tmp:
-        started = time.perf_counter()
-        stack = Stack(Path(tmp))
-        await stack.start()
-        kube = KubeClient.from_kubeconfig(str(stack.kubeconfig))
-        watcher = Watcher(kube)
-        watcher.start()
-        try:
-            up = time.perf_counter() - started
-            total, run, reason = await run_experiment(
-                stack, watcher, "frameworks", trials, parallelism, "Push"
-            )
-            first = total - run  # apply -> the first trial exists
-        finally:
-            await watcher.stop()
-            await kube.close()
-            await stack.stop()
+    started = time.perf_counter()
+    async with running_stack("katib-py-bench-") as (stack, _, watcher):
+        up = time.perf_counter() - started
+        total, run, reason = await run_experiment(stack, watcher, "frameworks", trials, parallelism, "Push")
+        first = total - run  # apply -> the first trial exists
     assert reason.startswith("Succeeded"), reason
     return (f"katib-py (`katib-py up`, {parallelism} at a time)", up + first, run, trials, "Experiment")
 

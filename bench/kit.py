@@ -12,8 +12,10 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from katib_py.api.resources import EXPERIMENTS, SUGGESTIONS, TRIALS
 from katib_py.kube.client import KubeClient
 from katib_py.kube.errors import Expired
 from katib_py.kube.resource import DEPLOYMENTS, JOBS, PODS, Resource
+from katib_py.local.up import Stack
 
 NAMESPACE = "default"
 Obj = dict[str, Any]
@@ -334,3 +337,23 @@ def percentile(values: list[float], q: float) -> float:
 
 def self_pid() -> int:
     return os.getpid()
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    prefix: str = "katib-py-bench-", **options: Any
+) -> AsyncIterator[tuple[Stack, KubeClient, Watcher]]:
+    """`katib-py up`'s Stack in a temporary directory, a client on it and a started Watcher, all
+    stopped on the way out: the set-up every end-to-end bench shares."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        stack = Stack(Path(tmp), **options)
+        await stack.start()
+        kube = KubeClient.from_kubeconfig(str(stack.kubeconfig))
+        watcher = Watcher(kube)
+        watcher.start()
+        try:
+            yield stack, kube, watcher
+        finally:
+            await watcher.stop()
+            await kube.close()
+            await stack.stop()

@@ -15,17 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.kit import NAMESPACE, Watcher, experiment, kubectl_apply, pod_processes, rss_mib, self_pid
+from bench.kit import NAMESPACE, experiment, kubectl_apply, pod_processes, rss_mib, running_stack, self_pid
 from katib_py.api.resources import SUGGESTIONS
-from katib_py.kube.client import KubeClient
-from katib_py.local.up import Stack
 
 Buckets = dict[float, float]
 
@@ -63,68 +59,58 @@ async def main(opts: argparse.Namespace) -> None:
     n, p = opts.trials, opts.parallel
     name = "long"
     rows: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="katib-py-long-") as tmp:
-        stack = Stack(Path(tmp))
-        await stack.start()
-        metrics_url = (Path(tmp) / "operator.metrics").read_text().strip()
-        kube = KubeClient.from_kubeconfig(str(stack.kubeconfig))
-        watcher = Watcher(kube)
-        watcher.start()
-        try:
-            assert stack.operator is not None and stack.db_manager is not None
-            pids = {
-                "operator": stack.operator.pid,
-                "db-manager": stack.db_manager.pid,
-                "control plane": self_pid(),
-            }
-            t0 = time.perf_counter()
-            await asyncio.to_thread(kubectl_apply, stack.kubeconfig, [experiment(name, n, p, opts.collector)])
-            tl = watcher.timeline
-            prefix = f"{NAMESPACE}/{name}-"
-            step = max(1, n // 10)
-            mark, last_t, last_done = step, t0, 0
-            last_hist = await get_suggestions_histogram(metrics_url)
-            max_size = 0
-            suggestion_pids: set[int] = set()
-            while True:
-                done = (
-                    len(tl.times("trials", "Succeeded", prefix))
-                    + len(tl.times("trials", "MetricsUnavailable", prefix))
-                    + len(tl.times("trials", "Failed", prefix))
+    async with running_stack("katib-py-long-") as (stack, kube, watcher):
+        metrics_url = (stack.data_dir / "operator.metrics").read_text().strip()
+        assert stack.operator is not None and stack.db_manager is not None
+        pids = {
+            "operator": stack.operator.pid,
+            "db-manager": stack.db_manager.pid,
+            "control plane": self_pid(),
+        }
+        t0 = time.perf_counter()
+        await asyncio.to_thread(kubectl_apply, stack.kubeconfig, [experiment(name, n, p, opts.collector)])
+        tl = watcher.timeline
+        prefix = f"{NAMESPACE}/{name}-"
+        step = max(1, n // 10)
+        mark, last_t, last_done = step, t0, 0
+        last_hist = await get_suggestions_histogram(metrics_url)
+        max_size = 0
+        suggestion_pids: set[int] = set()
+        while True:
+            done = (
+                len(tl.times("trials", "Succeeded", prefix))
+                + len(tl.times("trials", "MetricsUnavailable", prefix))
+                + len(tl.times("trials", "Failed", prefix))
+            )
+            body = await kube.get_or_none(SUGGESTIONS, name, NAMESPACE)
+            size = len(json.dumps(body, separators=(",", ":"))) if body else 0
+            max_size = max(max_size, size)
+            suggestion_pids |= set(pod_processes("suggestion serve --algorithm random"))
+            finished = tl.times("experiments", "Succeeded", f"{NAMESPACE}/{name}") or tl.times(
+                "experiments", "Failed", f"{NAMESPACE}/{name}"
+            )
+            if done >= mark or finished:
+                now = time.perf_counter()
+                hist = await get_suggestions_histogram(metrics_url)
+                calls = hist[2] - last_hist[2]
+                mean = (hist[1] - last_hist[1]) / calls * 1000 if calls else float("nan")
+                p50 = bucket_p50(hist[0], last_hist[0]) * 1000
+                rate = (done - last_done) / (now - last_t) * 60 if now > last_t else float("nan")
+                rows.append(
+                    f"{done:>8} {now - t0:>8.1f} {size / 1024:>10.1f} {max_size / 1024:>10.1f} "
+                    f"{int(calls):>6} {p50:>8.1f} {mean:>8.1f} {rate:>10.0f}"
                 )
-                body = await kube.get_or_none(SUGGESTIONS, name, NAMESPACE)
-                size = len(json.dumps(body, separators=(",", ":"))) if body else 0
-                max_size = max(max_size, size)
-                suggestion_pids |= set(pod_processes("suggestion serve --algorithm random"))
-                finished = tl.times("experiments", "Succeeded", f"{NAMESPACE}/{name}") or tl.times(
-                    "experiments", "Failed", f"{NAMESPACE}/{name}"
-                )
-                if done >= mark or finished:
-                    now = time.perf_counter()
-                    hist = await get_suggestions_histogram(metrics_url)
-                    calls = hist[2] - last_hist[2]
-                    mean = (hist[1] - last_hist[1]) / calls * 1000 if calls else float("nan")
-                    p50 = bucket_p50(hist[0], last_hist[0]) * 1000
-                    rate = (done - last_done) / (now - last_t) * 60 if now > last_t else float("nan")
-                    rows.append(
-                        f"{done:>8} {now - t0:>8.1f} {size / 1024:>10.1f} {max_size / 1024:>10.1f} "
-                        f"{int(calls):>6} {p50:>8.1f} {mean:>8.1f} {rate:>10.0f}"
-                    )
-                    print(rows[-1], flush=True)
-                    last_hist, last_t, last_done = hist, now, done
-                    while mark <= done:
-                        mark += step
-                if finished:
-                    break
-                await asyncio.sleep(opts.interval)
-            peaks = {k: rss_mib(pid, True) for k, pid in pids.items()}
-            for pid in suggestion_pids:  # still running (another stack's service may match too)
-                if rss_mib(pid, True):
-                    peaks[f"suggestion service {pid}"] = rss_mib(pid, True)
-        finally:
-            await watcher.stop()
-            await kube.close()
-            await stack.stop()
+                print(rows[-1], flush=True)
+                last_hist, last_t, last_done = hist, now, done
+                while mark <= done:
+                    mark += step
+            if finished:
+                break
+            await asyncio.sleep(opts.interval)
+        peaks = {k: rss_mib(pid, True) for k, pid in pids.items()}
+        for pid in suggestion_pids:  # still running (another stack's service may match too)
+            if rss_mib(pid, True):
+                peaks[f"suggestion service {pid}"] = rss_mib(pid, True)
     print(f"\none experiment, {n} no-op trials, parallel {p}, random, {opts.collector} collector")
     print(
         f"{'trials':>8} {'s':>8} {'Sugg KiB':>10} {'max KiB':>10} {'calls':>6} {'p50 ms':>8} {'mean ms':>8} "

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -38,6 +37,7 @@ from bench.kit import (
     request_counts,
     request_table,
     rss_mib,
+    running_stack,
     self_pid,
     summarise,
 )
@@ -142,99 +142,89 @@ def steady_rate(tl: Timeline, prefix: str) -> float:
 async def main(opts: argparse.Namespace) -> None:
     levels = [int(x) for x in opts.parallelism.split(",")]
     out: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="katib-py-bench-") as tmp:
-        stack = Stack(Path(tmp))
-        await stack.start()
-        kube = KubeClient.from_kubeconfig(str(stack.kubeconfig))
-        watcher = Watcher(kube)
-        watcher.start()
-        try:
-            assert stack.operator is not None
-            operator_pid = stack.operator.pid
-            # 1. first trial Running
-            detail = Watcher(kube, detail=True)  # suggestions, deployments, pods: for table 1 only
-            detail.start()
-            cold, _ = await first_trial_running(stack, detail, "first-cold")
-            warm, steps = await first_trial_running(stack, detail, "first-warm")
-            await detail.stop()
-            job = await job_running(stack, watcher, "first-job")
-            out += [
-                "1. kubectl apply -> first trial Running (random, embedded)",
-                f"{'case':<44} {'seconds':>8}",
-                f"{'first experiment after katib-py up (cold)':<44} {cold:>8.2f}",
-                f"{'a later experiment (warm)':<44} {warm:>8.2f}",
-                f"{'baseline: kubectl apply of a Job -> Complete':<44} {job:>8.2f}",
-                "the warm one, step by step (first seen in a watch, from kubectl apply):",
-                *steps,
-                "",
-            ]
+    async with running_stack("katib-py-bench-") as (stack, kube, watcher):
+        assert stack.operator is not None
+        operator_pid = stack.operator.pid
+        # 1. first trial Running
+        detail = Watcher(kube, detail=True)  # suggestions, deployments, pods: for table 1 only
+        detail.start()
+        cold, _ = await first_trial_running(stack, detail, "first-cold")
+        warm, steps = await first_trial_running(stack, detail, "first-warm")
+        await detail.stop()
+        job = await job_running(stack, watcher, "first-job")
+        out += [
+            "1. kubectl apply -> first trial Running (random, embedded)",
+            f"{'case':<44} {'seconds':>8}",
+            f"{'first experiment after katib-py up (cold)':<44} {cold:>8.2f}",
+            f"{'a later experiment (warm)':<44} {warm:>8.2f}",
+            f"{'baseline: kubectl apply of a Job -> Complete':<44} {job:>8.2f}",
+            "the warm one, step by step (first seen in a watch, from kubectl apply):",
+            *steps,
+            "",
+        ]
 
-            # 2. 60 trials, parallel 10, StdOut
-            n = opts.trials
-            base = await run_jobs(kube, watcher, "base60", n, 10)
-            profiler = Profiler(Path(opts.profile)) if opts.profile else None
-            if profiler is not None:
-                profiler.start("operator", stack.operator.pid)
-                profiler.start("control-plane", self_pid())
+        # 2. 60 trials, parallel 10, StdOut
+        n = opts.trials
+        base = await run_jobs(kube, watcher, "base60", n, 10)
+        profiler = Profiler(Path(opts.profile)) if opts.profile else None
+        if profiler is not None:
+            profiler.start("operator", stack.operator.pid)
+            profiler.start("control-plane", self_pid())
+        before = await request_counts(kube)
+        total, from_first, reason = await run_experiment(stack, watcher, "sixty", n, 10, "StdOut")
+        after = await request_counts(kube)
+        profiles = profiler.stop() if profiler is not None else {}
+        out += [
+            f"2. {n} no-op trials, parallel 10, StdOut collector: kubectl apply -> Succeeded",
+            f"{'jobs only s':>11} {'katib s':>8} {'first trial->end s':>18} {'ratio':>6} "
+            f"{'overhead/trial ms':>17}  result",
+            f"{base:>11.2f} {total:>8.2f} {from_first:>18.2f} {total / base:>6.2f} "
+            f"{(from_first - base) / n * 1000:>17.0f}  {reason}",
+            "",
+        ]
+        out += request_table(after - before, n, f"4a. API requests per trial over run 2 ({n} trials)")
+        out.append("")
+
+        # 3. overhead per trial, Push collector
+        rows = []
+        last_delta: Counter[tuple[str, str]] = Counter()
+        for p in levels:
+            m = max(opts.overhead_trials, p)
+            base = await run_jobs(kube, watcher, f"base-p{p}", m, p)
             before = await request_counts(kube)
-            total, from_first, reason = await run_experiment(stack, watcher, "sixty", n, 10, "StdOut")
-            after = await request_counts(kube)
-            profiles = profiler.stop() if profiler is not None else {}
-            out += [
-                f"2. {n} no-op trials, parallel 10, StdOut collector: kubectl apply -> Succeeded",
-                f"{'jobs only s':>11} {'katib s':>8} {'first trial->end s':>18} {'ratio':>6} "
-                f"{'overhead/trial ms':>17}  result",
-                f"{base:>11.2f} {total:>8.2f} {from_first:>18.2f} {total / base:>6.2f} "
-                f"{(from_first - base) / n * 1000:>17.0f}  {reason}",
-                "",
-            ]
-            out += request_table(after - before, n, f"4a. API requests per trial over run 2 ({n} trials)")
-            out.append("")
-
-            # 3. overhead per trial, Push collector
-            rows = []
-            last_delta: Counter[tuple[str, str]] = Counter()
-            for p in levels:
-                m = max(opts.overhead_trials, p)
-                base = await run_jobs(kube, watcher, f"base-p{p}", m, p)
-                before = await request_counts(kube)
-                total, from_first, reason = await run_experiment(stack, watcher, f"over-p{p}", m, p, "Push")
-                last_delta = (await request_counts(kube)) - before
-                rate = steady_rate(watcher.timeline, f"{NAMESPACE}/over-p{p}-")
-                rows.append((p, m, base, from_first, rate, reason))
-            out += [
-                "3. control-plane overhead per no-op trial (Push collector: nothing pushed, so each trial"
-                " ends MetricsUnavailable), vs the same Jobs created directly",
-                f"{'parallel':>8} {'trials':>6} {'jobs only s':>11} {'katib s':>8} {'ratio':>6} "
-                f"{'overhead/trial ms':>17} {'steady trials/min':>17}  result",
-            ]
-            for p, m, base, wall, rate, reason in rows:
-                out.append(
-                    f"{p:>8} {m:>6} {base:>11.2f} {wall:>8.2f} {wall / base:>6.2f} "
-                    f"{(wall - base) / m * 1000:>17.0f} {rate:>17.0f}  {reason}"
-                )
-            out.append("")
-            p, m = levels[-1], max(opts.overhead_trials, levels[-1])
-            out += request_table(
-                last_delta, m, f"4b. API requests per trial over run 3 at parallel {p} ({m} trials)"
+            total, from_first, reason = await run_experiment(stack, watcher, f"over-p{p}", m, p, "Push")
+            last_delta = (await request_counts(kube)) - before
+            rate = steady_rate(watcher.timeline, f"{NAMESPACE}/over-p{p}-")
+            rows.append((p, m, base, from_first, rate, reason))
+        out += [
+            "3. control-plane overhead per no-op trial (Push collector: nothing pushed, so each trial"
+            " ends MetricsUnavailable), vs the same Jobs created directly",
+            f"{'parallel':>8} {'trials':>6} {'jobs only s':>11} {'katib s':>8} {'ratio':>6} "
+            f"{'overhead/trial ms':>17} {'steady trials/min':>17}  result",
+        ]
+        for p, m, base, wall, rate, reason in rows:
+            out.append(
+                f"{p:>8} {m:>6} {base:>11.2f} {wall:>8.2f} {wall / base:>6.2f} "
+                f"{(wall - base) / m * 1000:>17.0f} {rate:>17.0f}  {reason}"
             )
-            out += [
-                "",
-                f"RSS MiB: operator {rss_mib(operator_pid):.0f} (peak {rss_mib(operator_pid, True):.0f}), "
-                f"control plane (API server + controllers + kubelet, this process) {rss_mib(self_pid()):.0f} "
-                f"(peak {rss_mib(self_pid(), True):.0f})",
-            ]
-            for name, path in profiles.items():
-                out += ["", f"py-spy, run 2, {name} ({path}):"]
-                if name == "control-plane":
-                    for part in ("apiserver", "controllers", "kubelet"):
-                        out += [f" {part}:", *summarise(path, 8, only=f"localcluster/{part}")]
-                else:
-                    out += summarise(path)
-        finally:
-            await watcher.stop()
-            await kube.close()
-            await stack.stop()
+        out.append("")
+        p, m = levels[-1], max(opts.overhead_trials, levels[-1])
+        out += request_table(
+            last_delta, m, f"4b. API requests per trial over run 3 at parallel {p} ({m} trials)"
+        )
+        out += [
+            "",
+            f"RSS MiB: operator {rss_mib(operator_pid):.0f} (peak {rss_mib(operator_pid, True):.0f}), "
+            f"control plane (API server + controllers + kubelet, this process) {rss_mib(self_pid()):.0f} "
+            f"(peak {rss_mib(self_pid(), True):.0f})",
+        ]
+        for name, path in profiles.items():
+            out += ["", f"py-spy, run 2, {name} ({path}):"]
+            if name == "control-plane":
+                for part in ("apiserver", "controllers", "kubelet"):
+                    out += [f" {part}:", *summarise(path, 8, only=f"localcluster/{part}")]
+            else:
+                out += summarise(path)
     print("\n".join(out))
     print(
         "\nkatib s: first trial created -> Succeeded; jobs only: the same Jobs without Katib;\n"

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -34,11 +32,11 @@ from bench.kit import (
     request_counts,
     request_table,
     rss_mib,
+    running_stack,
     self_pid,
 )
 from katib_py.kube.client import KubeClient
 from katib_py.kube.resource import JOBS
-from katib_py.local.up import Stack
 
 
 async def jobs_baseline(kube: KubeClient, watcher: Watcher, groups: int, per: int, parallel: int) -> float:
@@ -80,61 +78,51 @@ async def watch_connections(kube: KubeClient) -> dict[str, int]:
 async def run_layout(opts: argparse.Namespace, shards: int) -> list[str]:
     e, t, p = opts.experiments, opts.trials, opts.parallel
     out: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="katib-py-scale-") as tmp:
-        stack = Stack(Path(tmp), shards=shards)
-        await stack.start()
-        kube = KubeClient.from_kubeconfig(str(stack.kubeconfig))
-        watcher = Watcher(kube)
-        watcher.start()
-        try:
-            pids = [proc.pid for proc in stack.operators if proc is not None]
-            watches = await watch_connections(kube)
-            base = await jobs_baseline(kube, watcher, e, t, p) if opts.baseline else float("nan")
-            names = [f"scale-{i:03d}" for i in range(e)]
-            before = await request_counts(kube)
-            t0 = time.perf_counter()
-            await asyncio.to_thread(
-                kubectl_apply, stack.kubeconfig, [experiment(n, t, p, opts.collector) for n in names]
-            )
-            tl = watcher.timeline
+    async with running_stack("katib-py-scale-", shards=shards) as (stack, kube, watcher):
+        pids = [proc.pid for proc in stack.operators if proc is not None]
+        watches = await watch_connections(kube)
+        base = await jobs_baseline(kube, watcher, e, t, p) if opts.baseline else float("nan")
+        names = [f"scale-{i:03d}" for i in range(e)]
+        before = await request_counts(kube)
+        t0 = time.perf_counter()
+        await asyncio.to_thread(
+            kubectl_apply, stack.kubeconfig, [experiment(n, t, p, opts.collector) for n in names]
+        )
+        tl = watcher.timeline
 
-            def finished() -> list[str]:
-                return [
-                    n
-                    for n in names
-                    if tl.times("experiments", "Succeeded", f"{NAMESPACE}/{n}")
-                    or tl.times("experiments", "Failed", f"{NAMESPACE}/{n}")
-                ]
-
-            await tl.wait(lambda: len(finished()) == e, opts.timeout)
-            wall = time.perf_counter() - t0
-            delta: Counter[tuple[str, str]] = (await request_counts(kube)) - before
-            ends = [
-                (
-                    tl.times("experiments", "Succeeded", f"{NAMESPACE}/{n}")
-                    or tl.times("experiments", "Failed", f"{NAMESPACE}/{n}")
-                )[0]
-                - t0
+        def finished() -> list[str]:
+            return [
+                n
                 for n in names
+                if tl.times("experiments", "Succeeded", f"{NAMESPACE}/{n}")
+                or tl.times("experiments", "Failed", f"{NAMESPACE}/{n}")
             ]
-            ok = sum(1 for n in names if tl.times("experiments", "Succeeded", f"{NAMESPACE}/{n}"))
-            trials_ok = len(tl.times("trials", "Succeeded", f"{NAMESPACE}/scale-"))
-            p50, p99 = percentile(ends, 0.5), percentile(ends, 0.99)
-            rss = ", ".join(f"{rss_mib(pid, True):.0f}" for pid in pids)
-            out += [
-                f"{shards:>6} {e:>4}x{t:<4} {ok:>9} {trials_ok:>8} {base:>10.1f} {wall:>7.1f} {p50:>7.1f} "
-                f"{p99:>7.1f} {p99 / p50:>7.2f} {e * t / wall * 60:>10.0f} {rss:>14} "
-                f"{rss_mib(self_pid(), True):>10.0f}",
-            ]
-            table = request_table(delta, e * t, f"API requests per trial, {shards} shard(s):")
-            table.append(
-                "open watches by resource (operator replicas, kubelet, controllers, and this bench's 3): "
-                + ", ".join(f"{r or '-'} {n}" for r, n in sorted(watches.items()))
-            )
-        finally:
-            await watcher.stop()
-            await kube.close()
-            await stack.stop()
+
+        await tl.wait(lambda: len(finished()) == e, opts.timeout)
+        wall = time.perf_counter() - t0
+        delta: Counter[tuple[str, str]] = (await request_counts(kube)) - before
+        ends = [
+            (
+                tl.times("experiments", "Succeeded", f"{NAMESPACE}/{n}")
+                or tl.times("experiments", "Failed", f"{NAMESPACE}/{n}")
+            )[0]
+            - t0
+            for n in names
+        ]
+        ok = sum(1 for n in names if tl.times("experiments", "Succeeded", f"{NAMESPACE}/{n}"))
+        trials_ok = len(tl.times("trials", "Succeeded", f"{NAMESPACE}/scale-"))
+        p50, p99 = percentile(ends, 0.5), percentile(ends, 0.99)
+        rss = ", ".join(f"{rss_mib(pid, True):.0f}" for pid in pids)
+        out += [
+            f"{shards:>6} {e:>4}x{t:<4} {ok:>9} {trials_ok:>8} {base:>10.1f} {wall:>7.1f} {p50:>7.1f} "
+            f"{p99:>7.1f} {p99 / p50:>7.2f} {e * t / wall * 60:>10.0f} {rss:>14} "
+            f"{rss_mib(self_pid(), True):>10.0f}",
+        ]
+        table = request_table(delta, e * t, f"API requests per trial, {shards} shard(s):")
+        table.append(
+            "open watches by resource (operator replicas, kubelet, controllers, and this bench's 3): "
+            + ", ".join(f"{r or '-'} {n}" for r, n in sorted(watches.items()))
+        )
     return [*out, "", *table]
 
 
