@@ -26,7 +26,15 @@ from typing import Any
 from katib_py.kube.client import KubeClient, Obj
 from katib_py.kube.errors import NotFound
 from katib_py.kube.informer import Informer
-from katib_py.kube.meta import Condition, Key, controller_ref, owner_reference, random_suffix, set_condition
+from katib_py.kube.meta import (
+    Condition,
+    Key,
+    controller_ref,
+    key_of,
+    owner_reference,
+    random_suffix,
+    set_condition,
+)
 from katib_py.kube.resource import DEPLOYMENTS, PODS
 from katib_py.kube.rfc3339 import now_time
 from katib_py.localcluster.controllers.base import Controller
@@ -66,13 +74,8 @@ class DeploymentController(Controller):
         self.deployments = deployments
         self.pods = pods
         self._expect: dict[str, dict[str, float]] = {}
-        deployments.add_listener(lambda _t, obj, _o: self.enqueue(self._key(obj)))
+        deployments.add_listener(lambda _t, obj, _o: self.enqueue(key_of(obj)))
         pods.add_listener(self._on_pod)
-
-    @staticmethod
-    def _key(obj: Obj) -> Key:
-        meta = obj["metadata"]
-        return str(meta.get("namespace") or ""), str(meta["name"])
 
     def _on_pod(self, _kind: str, pod: Obj, _old: Obj | None) -> None:
         ref = controller_ref(pod)

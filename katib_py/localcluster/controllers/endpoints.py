@@ -17,7 +17,7 @@ from typing import Any
 from katib_py.kube.client import KubeClient, Obj
 from katib_py.kube.errors import AlreadyExists
 from katib_py.kube.informer import Informer
-from katib_py.kube.meta import Key
+from katib_py.kube.meta import Key, key_of
 from katib_py.kube.resource import ENDPOINTS, SERVICES
 from katib_py.kube.selectors import label_selector_matches
 from katib_py.localcluster.controllers.base import Controller
@@ -102,13 +102,9 @@ class EndpointsController(Controller):
         self.services = services
         self.pods = pods
         self.endpoints = endpoints
-        services.add_listener(lambda _t, obj, _o: self.enqueue(self._key(obj)))
-        endpoints.add_listener(lambda _t, obj, _o: self.enqueue(self._key(obj)))
+        services.add_listener(lambda _t, obj, _o: self.enqueue(key_of(obj)))
+        endpoints.add_listener(lambda _t, obj, _o: self.enqueue(key_of(obj)))
         pods.add_listener(self._on_pod)
-
-    @staticmethod
-    def _key(obj: Obj) -> Key:
-        return str(obj["metadata"].get("namespace") or ""), str(obj["metadata"]["name"])
 
     def _on_pod(self, _kind: str, pod: Obj, old: Obj | None) -> None:
         ns = str(pod["metadata"].get("namespace") or "")
@@ -118,7 +114,7 @@ class EndpointsController(Controller):
         for svc in self.services.items(ns):
             selector = (svc.get("spec") or {}).get("selector")
             if selector and any(label_selector_matches({"matchLabels": selector}, lb) for lb in labels):
-                self.enqueue(self._key(svc))
+                self.enqueue(key_of(svc))
 
     async def reconcile(self, key: Key) -> None:
         ns, name = key

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from katib_py.kube.client import KubeClient, Obj
 from katib_py.kube.errors import ApiError, Conflict, Invalid, NotFound
 from katib_py.kube.informer import Informer
-from katib_py.kube.meta import Key, controller_ref
+from katib_py.kube.meta import Key, controller_ref, key_of
 from katib_py.kube.resource import JOBS, PODS
 from katib_py.localcluster.controllers.base import Controller
 
@@ -43,13 +43,8 @@ class JobController(Controller):
         self.pods = pods
         self.backoff_base = backoff_base
         self._memory: dict[Key, tuple[str, Memory]] = {}  # job key -> (job uid, its memory)
-        jobs.add_listener(lambda _t, obj, _o: self.enqueue(self._key(obj)))
+        jobs.add_listener(lambda _t, obj, _o: self.enqueue(key_of(obj)))
         pods.add_listener(self._on_pod)
-
-    @staticmethod
-    def _key(obj: Obj) -> Key:
-        meta = obj["metadata"]
-        return str(meta.get("namespace") or ""), str(meta["name"])
 
     def _on_pod(self, kind: str, pod: Obj, _old: Obj | None) -> None:
         ns = str(pod["metadata"].get("namespace") or "")

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from katib_py.kube.client import KubeClient, Obj
 from katib_py.kube.errors import AlreadyExists, ApiError, NotFound
 from katib_py.kube.informer import Informer
-from katib_py.kube.meta import Key, controller_ref
+from katib_py.kube.meta import Key, controller_ref, key_of
 from katib_py.kube.resource import CRDS, PODS, SERVICES, Resource
 from katib_py.localcluster.controllers.base import Controller
 
@@ -69,14 +69,9 @@ class TrainingJobController(Controller):
         self.jobs = jobs
         self.pods = pods
         self.services = services
-        jobs.add_listener(lambda _t, obj, _o: self.enqueue(self._key(obj)))
+        jobs.add_listener(lambda _t, obj, _o: self.enqueue(key_of(obj)))
         pods.add_listener(self._on_owned)
         services.add_listener(self._on_owned)
-
-    @staticmethod
-    def _key(obj: Obj) -> Key:
-        meta = obj["metadata"]
-        return str(meta.get("namespace") or ""), str(meta["name"])
 
     def _on_owned(self, _kind: str, obj: Obj, _old: Obj | None) -> None:
         ref = controller_ref(obj)
