@@ -6,8 +6,12 @@ GetSuggestions latency of the calls made in that tenth (p50 and mean, from the o
 katib_py_service_call_duration_seconds histogram), and the trials per minute; at the end, the
 peak RSS of every process (operator, control plane = this process, db-manager, the suggestion
 service). The baseline is the first tenth: a ratio per column shows what grows with the history.
+With `--profile DIR`, py-spy samples the operator and the control plane (this process) during the
+second tenth and during the last tenth, and the top functions of both windows are printed: what
+costs more late than early is what grows with the history.
 
 Run: .venv/bin/python -m bench.long_bench [--trials 2000] [--parallel 50] [--collector Push]
+     [--profile DIR]
 """
 
 from __future__ import annotations
@@ -16,11 +20,22 @@ import argparse
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.kit import NAMESPACE, experiment, kubectl_apply, pod_processes, rss_mib, running_stack, self_pid
+from bench.kit import (
+    NAMESPACE,
+    Profiler,
+    experiment,
+    kubectl_apply,
+    pod_processes,
+    rss_mib,
+    running_stack,
+    self_pid,
+    summarise,
+)
 from katib_py.api.resources import SUGGESTIONS
 
 Buckets = dict[float, float]
@@ -76,6 +91,11 @@ async def main(opts: argparse.Namespace) -> None:
         last_hist = await get_suggestions_histogram(metrics_url)
         max_size = 0
         suggestion_pids: set[int] = set()
+        # py-spy windows: the second tenth ("early") and the last tenth ("late")
+        windows = {1: "early", 9: "late"} if opts.profile else {}
+        profiler: Profiler | None = None
+        window, window_start = "", (0.0, 0)
+        profiles: dict[str, tuple[Path, str]] = {}
         while True:
             done = (
                 len(tl.times("trials", "Succeeded", prefix))
@@ -104,6 +124,16 @@ async def main(opts: argparse.Namespace) -> None:
                 last_hist, last_t, last_done = hist, now, done
                 while mark <= done:
                     mark += step
+                if profiler is not None:
+                    span = f"trials {window_start[1]}-{done} in {now - window_start[0]:.1f} s"
+                    profiles.update({f"{window} {k}": (v, span) for k, v in profiler.stop().items()})
+                    profiler = None
+                tenth = done // step
+                if tenth in windows and not finished:
+                    window, window_start = windows.pop(tenth), (now, done)
+                    profiler = Profiler(Path(opts.profile) / window)
+                    profiler.start("operator", stack.operator.pid)
+                    profiler.start("control-plane", self_pid())
             if finished:
                 break
             await asyncio.sleep(opts.interval)
@@ -119,6 +149,13 @@ async def main(opts: argparse.Namespace) -> None:
     print("\n".join(rows))
     print("p50: upper bound of the histogram bucket of the median GetSuggestions call of that tenth")
     print("peak RSS MiB: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
+    for label, (path, span) in profiles.items():
+        print(f"\npy-spy at 200 Hz, {label}, {span} ({path}):")
+        if label.endswith("control-plane"):
+            for part in ("apiserver", "controllers", "kubelet"):
+                print(f" {part}:", *summarise(path, 8, only=f"localcluster/{part}"), sep="\n")
+        else:
+            print(*summarise(path), sep="\n")
 
 
 if __name__ == "__main__":
@@ -127,4 +164,5 @@ if __name__ == "__main__":
     parser.add_argument("--parallel", type=int, default=50)
     parser.add_argument("--collector", default="Push", help="Push (no sidecar; default) or StdOut")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
+    parser.add_argument("--profile", default="", help="directory for py-spy profiles ('' = none)")
     asyncio.run(main(parser.parse_args()))

@@ -19,6 +19,7 @@ import multiprocessing
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -51,6 +52,9 @@ VIEW_CACHE = 16  # experiments whose figure view is kept
 MAX_CURVES = 300  # learning curves drawn on the experiment page (the latest trials)
 LOG_TAIL = 2000
 HEARTBEAT_SECONDS = 15.0
+WORKER_SECONDS = (
+    90.0  # bound on one figure in the worker process (bench/figures_bench.py: seconds at 5,000 trials)
+)
 
 
 def plotly_js() -> bytes:
@@ -80,6 +84,14 @@ class Backend:
             context = multiprocessing.get_context("spawn")
             self.pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
         return self.pool
+
+    def drop_worker(self, pool: ProcessPoolExecutor) -> None:
+        """Forget a worker that died or hung (its process is killed); the next figure spawns a new one."""
+        if self.pool is pool:
+            self.pool = None
+        for process in list(getattr(pool, "_processes", {}).values()):  # no public handle on them
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
 
     async def start(self) -> None:
         self.experiments.start()
@@ -372,8 +384,26 @@ async def _view(backend: Backend, ns: str, name: str) -> figures.ExperimentView:
 
 async def _in_process_pool(backend: Backend, function: Callable[..., Any], *args: Any) -> Any:
     """A CPU-heavy figure (contour's interpolation, fANOVA) in the UI's worker process, so that
-    the server's own thread keeps answering (the GIL would otherwise be held for seconds)."""
-    return await asyncio.get_running_loop().run_in_executor(backend.worker(), function, *args)
+    the server's own thread keeps answering (the GIL would otherwise be held for seconds).
+
+    A worker that died is replaced and the figure asked once more; one that takes longer than
+    WORKER_SECONDS is killed (a page must get an answer, and the next figure a live worker)."""
+    for attempt in (1, 2):
+        pool = backend.worker()
+        try:
+            return await asyncio.wait_for(
+                asyncio.get_running_loop().run_in_executor(pool, function, *args), WORKER_SECONDS
+            )
+        except BrokenProcessPool:
+            backend.drop_worker(pool)
+            if attempt == 2:
+                raise RuntimeError("the figures worker process died twice") from None
+        except TimeoutError:
+            backend.drop_worker(pool)
+            raise RuntimeError(
+                f"the figure took longer than {WORKER_SECONDS:.0f} s; its worker was restarted"
+            ) from None
+    raise AssertionError("unreachable")
 
 
 def _parameter(view: figures.ExperimentView, query: Mapping[str, str], key: str, index: int) -> str:

@@ -259,6 +259,15 @@ def test_the_list_shows_every_experiment_live_with_status_and_best_value(page: P
     expect(page.locator("#live")).to_have_text("live")
 
 
+def expect_drawn(page: Page, plot: str, timeout: float) -> None:
+    """The plot is drawn; if not, the failure says what its box shows instead (an error message?)."""
+    try:
+        expect(page.locator(f"#plot-{plot} .main-svg").first).to_be_visible(timeout=timeout)
+    except AssertionError:
+        shown = page.locator(f"#plot-{plot}").inner_text(timeout=5_000)
+        raise AssertionError(f"plot {plot} is not drawn; its box shows: {shown!r}") from None
+
+
 def test_the_history_plot_has_one_point_per_completed_trial(page: Page, stack: Stack, url: str) -> None:
     page.goto(base_of(url) + "/#/experiment/default/hostile")
     expect(page.locator("#plot-history .main-svg").first).to_be_visible()
@@ -267,7 +276,7 @@ def test_the_history_plot_has_one_point_per_completed_trial(page: Page, stack: S
     expect(page.locator("#trial-table tbody tr")).to_have_count(3)
     expect(page.locator("#plot-parallel .main-svg").first).to_be_visible()
     for plot in ("slice", "contour", "importance"):  # the last two come from a worker process
-        expect(page.locator(f"#plot-{plot} .main-svg").first).to_be_visible(timeout=120_000)
+        expect_drawn(page, plot, timeout=120_000)
     # every trial's learning curve, from db-manager: one line each
     expect(page.locator("#plot-curves .scatterlayer .trace")).to_have_count(3)
     page.locator("#axes input[value='x']").uncheck()  # hide an axis of the parallel coordinates

@@ -304,15 +304,11 @@ function experimentView(ns, name) {
     fillSelect(sliceParam, params, 0); fillSelect(contourX, params, 0); fillSelect(contourY, params, 1);
     const multi = ((detail.object.spec || {}).objective || {}).additionalObjectives;
     paretoCard.hidden = !(multi && multi.length);
-    // Every figure is asked for at once; they are drawn one after the other, history first, so the
-    // browser paints the first plot without waiting for the others.
+    // Every figure is asked for at once and drawn as soon as its answer is in: the cheap ones
+    // (history first) never wait for the worker-computed ones, nor for one another's drawing.
     const kinds = ["history", "parallel", "slice", "contour", "importance", "curves"].concat(multi && multi.length ? ["pareto"] : []);
-    const answers = Object.fromEntries(kinds.map(k => [k, fetchPlot(k, queries[k]())]));
     const table = loadTrials();
-    for (const kind of kinds) {
-      await show(kind, answers[kind]);
-      await new Promise(resolve => setTimeout(resolve, 0));
-    }
+    await Promise.all(kinds.map(k => show(k, fetchPlot(k, queries[k]()))));
     await table;
   }
   return { refresh, matches: e => e.namespace === ns && (e.experiment === name || e.name === name) };
