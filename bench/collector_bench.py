@@ -9,6 +9,10 @@ collector's path (`LineSource.drain`: tail blocks through `TextParser.read`). Ra
 CPU second of the reading process (of `wc` for its row), so that other work on a shared machine
 does not count; wall seconds are shown beside them. Both collector paths must find the same
 metrics, or the benchmark fails.
+
+A second table is the sidecar's start-up, which every StdOut trial pays once: the median over
+`--starts` runs of a bare `python -c pass` (the floor), of importing what the sidecar loads before
+it reads a line, and of the `katib-py metrics-collector --help` console script.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from __future__ import annotations
 import argparse
 import re
 import resource
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -122,17 +128,46 @@ def bench(lines: int) -> list[list[str]]:
     return rows
 
 
+def startup(starts: int) -> list[list[str]]:
+    """Median CPU and wall seconds of each start-up command, and its ratio to the bare interpreter."""
+    scripts = Path(sys.executable).parent
+    commands = [
+        ("python -c pass (floor)", [sys.executable, "-c", "pass"]),
+        ("import the sidecar (katib_py.metricscollector.cli)",
+         [sys.executable, "-c", "import katib_py.metricscollector.cli"]),
+        ("katib-py metrics-collector --help", [str(scripts / "katib-py"), "metrics-collector", "--help"]),
+    ]  # fmt: skip
+    rows: list[list[str]] = []
+    floor = 0.0
+    for name, command in commands:
+        samples = [
+            measure(lambda c=command: subprocess.run(c, check=True, stdout=subprocess.DEVNULL))[1:]
+            for _ in range(starts)
+        ]
+        cpu = statistics.median(c for c, _ in samples)
+        wall = statistics.median(w for _, w in samples)
+        floor = floor or cpu
+        rows.append([name, f"{cpu * 1000:.0f}", f"{wall * 1000:.0f}", f"{cpu / floor:.1f}x"])
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--lines", type=int, default=1_000_000, help="lines in the log")
+    parser.add_argument("--starts", type=int, default=10, help="runs of each start-up command")
     args = parser.parse_args(argv)
     table(
         f"Metrics collector, {args.lines:,}-line TEXT log (3 of 4 lines carry 2 metrics); "
         "rate = lines per CPU second",
         ["filter", "reader", "lines or metrics", "CPU s", "wall s", "lines/CPU s", "vs per-line"],
         bench(args.lines),
+    )
+    table(
+        f"Metrics collector sidecar start-up, median of {args.starts} runs",
+        ["command", "CPU ms", "wall ms", "CPU vs bare python"],
+        startup(args.starts),
     )
     return 0
 

@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -260,7 +261,7 @@ class Profiler:
         path = self.out_dir / f"{name}.txt"
         proc = subprocess.Popen(
             [
-                "py-spy",
+                str(Path(sys.executable).parent / "py-spy"),  # the bench extra's, on PATH or not
                 "record",
                 "--pid",
                 str(pid),

@@ -8,10 +8,11 @@ of this experiment" without listing anything.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast, overload
 
-from katib_py.api.models import KatibModel
+from katib_py.api.models import KatibModel, ObjectiveSpec, Trial
+from katib_py.core.trial_facts import TrialFacts, facts_of, objective_key
 from katib_py.kube.meta import Key, Obj, key_of, resource_version
 
 M = TypeVar("M", bound=KatibModel)
@@ -110,3 +111,38 @@ class ObjectCache:
         store = self._objects["trials"]
         names = self._trials_by_experiment.get((namespace, experiment), set())
         return [store[(namespace, n)] for n in sorted(names) if (namespace, n) in store]
+
+    def trial_facts(self, bodies: list[Obj], objective: ObjectiveSpec | None) -> list[TrialFacts]:
+        """Each trial's facts for `objective`, memoised by resourceVersion (see core.trial_facts)."""
+        what = objective_key(objective)
+
+        def make(body: Obj) -> TrialFacts:
+            return facts_of(self.model("trials", body, Trial), objective)
+
+        return [self.derived("trials", b, what, make) for b in bodies]
+
+    def trial_models(self, bodies: list[Obj]) -> LazyModels[Trial]:
+        """The trials as models, each loaded (memoised) only when it is read."""
+        return LazyModels(self, "trials", bodies, Trial)
+
+
+class LazyModels(Sequence[M]):
+    """A read-only sequence of cached models that parses an object only when it is asked for: a
+    reconcile that reads one trial of 20,000 (the best) loads one."""
+
+    def __init__(self, cache: ObjectCache, kind: str, bodies: list[Obj], cls: type[M]) -> None:
+        self._cache, self._kind, self._bodies, self._cls = cache, kind, bodies, cls
+
+    def __len__(self) -> int:
+        return len(self._bodies)
+
+    @overload
+    def __getitem__(self, index: int) -> M: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[M]: ...
+
+    def __getitem__(self, index: int | slice) -> M | list[M]:
+        if isinstance(index, slice):
+            return [self._cache.model(self._kind, b, self._cls) for b in self._bodies[index]]
+        return self._cache.model(self._kind, self._bodies[index], self._cls)

@@ -21,6 +21,7 @@ from katib_py.core import trial_status as ts
 from katib_py.core.sharding import SHARD_ANNOTATION
 from katib_py.core.template import TemplateError, trial_template_text
 from katib_py.core.trial_counting import decide_trial_counts, incomplete_early_stopped
+from katib_py.core.trial_facts import TrialFacts
 from katib_py.core.trial_instance import build_trial
 from katib_py.kube.errors import Conflict
 from katib_py.kube.meta import Key, Obj, owner_reference
@@ -76,12 +77,14 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     exp = Experiment.load(body)
     now = now_time()
     trial_bodies = ctx.cache.trials_of(namespace, name)
-    trials = [ctx.cache.model("trials", b, Trial) for b in trial_bodies]
+    objective = exp.spec.objective if exp.spec else None
+    trials = ctx.cache.trial_models(trial_bodies)
+    facts = ctx.cache.trial_facts(trial_bodies, objective)
     suggestion_body = ctx.cache.get("suggestions", namespace, name)
     suggestion = Suggestion.load(suggestion_body) if suggestion_body else None
 
     if es.is_completed(exp):
-        return await _reconcile_completed(ctx, body, exp, trial_bodies, trials, suggestion_body, now)
+        return await _reconcile_completed(ctx, body, exp, trial_bodies, facts, suggestion_body, now)
 
     if not es.is_created(exp):
         status = es.mark_created(exp, now)
@@ -89,9 +92,9 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
         ctx.events.emit(body, "ExperimentCreated", "Experiment is created")
         return None
 
-    summary = es.summarize_trials(exp, trials)
+    summary = es.summarize_trials(exp, trials, facts)
     status = summary.status
-    end_reached = ss.suggestion_end_reached(suggestion, _live_names(trials))
+    end_reached = ss.suggestion_end_reached(suggestion, _live_names(facts))
     deadline = es.duration_deadline(exp)
     left = None if deadline is None else (deadline - datetime.now(UTC)).total_seconds()
     spent = left is not None and left <= 0
@@ -110,7 +113,7 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
         if suggestion is not None and sst.is_failed(suggestion):
             exp.status = es.mark_failed(exp, es.REASON_FAILED, es.MSG_SUGGESTION_FAILED, now)
         else:
-            requeue = await _reconcile_trials(ctx, body, exp, trials, suggestion_body, suggestion)
+            requeue = await _reconcile_trials(ctx, body, exp, facts, suggestion_body, suggestion)
             if left is not None:  # come back when the time budget runs out
                 requeue = left if requeue is None else min(requeue, left)
     written = await _write(ctx, body, exp.status.dump(), now)
@@ -139,14 +142,15 @@ async def _reconcile_completed(
     body: Obj,
     exp: Experiment,
     trial_bodies: list[Obj],
-    trials: list[Trial],
+    facts: list[TrialFacts],
     suggestion_body: Obj | None,
     now: str,
 ) -> float | None:
     """Stop what still runs (a fix over Katib: README "Differences from Katib"), finish or restart the
     suggestion, keep counts fresh."""
-    for trial_body, trial in zip(trial_bodies, trials, strict=True):
-        if ts.is_active(trial) and not (trial.metadata and trial.metadata.deletion_timestamp):
+    for trial_body, fact in zip(trial_bodies, facts, strict=True):
+        if fact.active and not fact.deleting:
+            trial = ctx.cache.model("trials", trial_body, Trial)
             await ctx.write_status(TRIALS, "trials", trial_body, ts.mark_killed(trial, now).dump())
     policy = es.resume_policy(exp)
     if es.should_restart(exp, datetime.now(UTC)):
@@ -164,16 +168,18 @@ async def _reconcile_completed(
         if not sst.is_succeeded(suggestion) and not sst.is_restarting(suggestion):
             finished = sst.mark_succeeded(suggestion, policy == es.RESUME_FROM_VOLUME, now)
             await ctx.write_status(SUGGESTIONS, "suggestions", suggestion_body, finished.dump())
+    bodies = ctx.cache.trials_of(*_key(body))
+    objective = exp.spec.objective if exp.spec else None
     summary = es.summarize_trials(
-        exp, [ctx.cache.model("trials", b, Trial) for b in ctx.cache.trials_of(*_key(body))]
+        exp, ctx.cache.trial_models(bodies), ctx.cache.trial_facts(bodies, objective)
     )
     await _write(ctx, body, summary.status.dump(), now)
     return None
 
 
-def _live_names(trials: list[Trial]) -> set[str]:
+def _live_names(facts: list[TrialFacts]) -> set[str]:
     """Names of the trials that exist and are not being deleted."""
-    return {t.metadata.name or "" for t in trials if t.metadata and not t.metadata.deletion_timestamp}
+    return {f.name for f in facts if not f.deleting}
 
 
 def _key(body: Obj) -> Key:
@@ -184,13 +190,13 @@ async def _reconcile_trials(
     ctx: Context,
     body: Obj,
     exp: Experiment,
-    trials: list[Trial],
+    facts: list[TrialFacts],
     suggestion_body: Obj | None,
     suggestion: Suggestion | None,
 ) -> float | None:
     """ReconcileTrials: delete surplus active trials, or create trials and ask for more assignments."""
     namespace, name = _key(body)
-    decision = decide_trial_counts(exp, trials)
+    decision = decide_trial_counts(exp, facts)
     if decision.delete:
         doomed = set(decision.delete)
         if suggestion_body is not None and suggestion is not None:
@@ -203,11 +209,11 @@ async def _reconcile_trials(
                     body, "TrialDeleted", f"Trial {trial_name} is deleted: parallelTrialCount lowered"
                 )
         return None
-    names = {t.metadata.name or "" for t in trials if t.metadata}
+    names = {f.name for f in facts}
     # A trial deleted by hand that is still going away keeps its assignment: it is recreated
     # (same name) once gone, so it counts as pending, not as a reason to ask for a new one.
-    live = _live_names(trials)
-    ies = incomplete_early_stopped(trials)
+    live = _live_names(facts)
+    ies = incomplete_early_stopped(facts)
     if suggestion is None:
         requests = ss.wanted_requests(None, live, decision.add, ies)
         await _create_suggestion(ctx, body, exp, requests)

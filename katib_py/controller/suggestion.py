@@ -136,8 +136,8 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
         s = Suggestion.load(body)
 
     trial_bodies = ctx.cache.trials_of(namespace, name)
-    trials = [ctx.cache.model("trials", b, Trial) for b in trial_bodies]
-    pruned = ss.prune_completed(s, trials)
+    objective = exp.spec.objective if exp.spec else None
+    pruned = ss.prune_completed(s, ctx.cache.trial_facts(trial_bodies, objective))
     wanted = ss.current_requests(s) - ss.suggestion_count(s)
     settings = s.status.algorithm_settings if s.status else None
     if wanted <= 0 or ss.is_end_reached(settings):
@@ -147,9 +147,7 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     if pruned is not None:
         # the completed trials' assignments leave with the new ones arriving: one status write
         s = s.model_copy(update={"status": pruned})
-    return await _sync_assignments(
-        ctx, body, s, exp, trial_bodies, trials, wanted, address, es_address, config
-    )
+    return await _sync_assignments(ctx, body, s, exp, trial_bodies, wanted, address, es_address, config)
 
 
 async def _sync_assignments(
@@ -158,7 +156,6 @@ async def _sync_assignments(
     s: Suggestion,
     exp: Experiment,
     trial_bodies: list[Obj],
-    trials: list[Trial],
     wanted: int,
     address: str,
     es_address: str,
@@ -220,7 +217,7 @@ async def _sync_assignments(
                 ),
             )
         )
-    taken = {t.metadata.name or "" for t in trials if t.metadata}
+    taken = {str(b["metadata"]["name"]) for b in trial_bodies}
     for _attempt in range(10):
         status = ss.append_assignments(
             s, replies, rules=rules, reply_settings=reply_settings, rng=ctx.rng, taken_names=taken

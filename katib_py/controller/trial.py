@@ -46,12 +46,32 @@ async def reconcile_trial(ctx: Context, key: Key) -> float | None:
     if body is None:
         return None
     try:
-        return await _reconcile(ctx, body)
+        was_created = ts.is_created(ctx.cache.model("trials", body, Trial))
+        delay = await _reconcile(ctx, body)
+        if await _write_created(ctx, namespace, name) and not was_created:
+            ctx.metrics.trial_created.labels(namespace).inc()
+        return delay
     except Conflict:
         return 0.05
     except ServiceUnavailable as exc:
         log.info("trial %s/%s: %s", namespace, name, exc)
         return 1.0
+
+
+async def _write_created(ctx: Context, namespace: str, name: str) -> bool:
+    """Write Created alone when the reconcile that added it wrote nothing (no job made yet, say);
+    whether the trial is now Created.
+
+    Normally Created goes out with Running, in the write that follows the job's creation: Katib
+    writes them in two reconciles (trial_controller.go), one status write per trial more.
+    """
+    body = ctx.cache.get("trials", namespace, name)
+    if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    trial = ctx.cache.model("trials", body, Trial)
+    if not ts.is_created(trial):
+        await _write(ctx, body, ts.mark_created(trial, now_time()).dump())
+    return True
 
 
 async def _write(ctx: Context, body: Obj, status: Obj) -> Obj:
@@ -85,9 +105,8 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     trial = Trial.load(body)
     now = now_time()
     if not ts.is_created(trial):
-        body = await _write(ctx, body, ts.mark_created(trial, now).dump())
-        trial = Trial.load(body)
-        ctx.metrics.trial_created.labels(namespace).inc()
+        # held in memory: written with this reconcile's next status (see _write_created)
+        trial = Trial.load({**body, "status": ts.mark_created(trial, now).dump()})
 
     run_spec = trial.spec.run_spec if trial.spec else None
     if not run_spec:
@@ -129,10 +148,11 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
             message = ts.job_rejected_message(kind, str(exc))
             await _not_created(ctx, body, trial, ts.REASON_JOB_REJECTED, message, now)
             return None
-        if created is not None:
-            ctx.cache.observe(cache_kind, created)
-            ctx.events.emit(body, "JobCreated", f"Job {name} has been created")
-        return _time_left(trial)  # a job that never changes must still time out
+        if created is None:
+            return _time_left(trial)  # a job that never changes must still time out
+        ctx.cache.observe(cache_kind, created)
+        ctx.events.emit(body, "JobCreated", f"Job {name} has been created")
+        job = created  # as Katib: the new job's state (Running) is written in this reconcile
 
     if ts.is_early_stopped(trial) and not ts.is_observation_available(trial):
         body = await _update_observation(ctx, body, trial)

@@ -12,6 +12,7 @@ oscillation). The best trial is chosen by `katib_py.core.optimal_trial`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,8 +26,9 @@ from katib_py.core.conditions import (
     remove_condition,
     set_condition,
 )
-from katib_py.core.optimal_trial import best_trial, goal_reached, optimal_trial_status
+from katib_py.core.optimal_trial import best_of, optimal_trial_status, reaches_goal
 from katib_py.core.pareto import is_multi_objective, pareto_front
+from katib_py.core.trial_facts import PENDING, SUMMARY_ORDER, TrialFacts, facts_of
 from katib_py.kube.rfc3339 import parse_time
 
 CREATED = "Created"
@@ -179,52 +181,43 @@ class TrialsSummary:
     goal_reached: bool
 
 
-def summarize_trials(exp: Experiment, trials: list[Trial]) -> TrialsSummary:
+def summarize_trials(
+    exp: Experiment, trials: Sequence[Trial], facts: Sequence[TrialFacts] | None = None
+) -> TrialsSummary:
     """updateTrialsSummary: counts, name lists, currentOptimalTrial and goalReached.
 
-    A trial is classified by the first of Killed, Failed, Succeeded, EarlyStopped, Running,
-    MetricsUnavailable, Pending that applies. The best trial and the goal are judged by
-    `katib_py.core.optimal_trial` on the first objective (Katib's); a multi-objective experiment
-    also gets paretoFront and paretoFrontSize from `katib_py.core.pareto`.
+    A trial is classified by its facts' state (`katib_py.core.trial_facts`). The best trial and
+    the goal are judged by `katib_py.core.optimal_trial` on the first objective (Katib's); a
+    multi-objective experiment also gets paretoFront and paretoFrontSize from
+    `katib_py.core.pareto`. `facts`, one per trial in the same order, are the operator's memoised
+    ones; without them they are read here.
     """
-    status = _status(exp)
-    lists: dict[str, list[str]] = {
-        k: [] for k in ("killed", "failed", "succeeded", "early", "running", "unavailable", "pending")
-    }
-    for trial in trials:
-        name = (trial.metadata.name if trial.metadata else None) or ""
-        if ts.is_killed(trial):
-            lists["killed"].append(name)
-        elif ts.is_failed(trial):
-            lists["failed"].append(name)
-        elif ts.is_succeeded(trial):
-            lists["succeeded"].append(name)
-        elif ts.is_early_stopped(trial):
-            lists["early"].append(name)
-        elif ts.is_running(trial):
-            lists["running"].append(name)
-        elif ts.is_metrics_unavailable(trial):
-            lists["unavailable"].append(name)
-        else:
-            lists["pending"].append(name)
-    status.trials = len(trials)
-    status.trials_killed, status.killed_trial_list = len(lists["killed"]), lists["killed"]
-    status.trials_failed, status.failed_trial_list = len(lists["failed"]), lists["failed"]
-    status.trials_succeeded, status.succeeded_trial_list = len(lists["succeeded"]), lists["succeeded"]
-    status.trials_early_stopped, status.early_stopped_trial_list = len(lists["early"]), lists["early"]
-    status.trials_running, status.running_trial_list = len(lists["running"]), lists["running"]
-    status.trial_metrics_unavailable = len(lists["unavailable"])
-    status.metrics_unavailable_trial_list = lists["unavailable"]
-    status.trials_pending, status.pending_trial_list = len(lists["pending"]), lists["pending"]
-
     objective = exp.spec.objective if exp.spec else None
-    best = best_trial(objective, trials)
-    if best is not None:
-        status.current_optimal_trial = optimal_trial_status(objective, best)
+    if facts is None:
+        facts = [facts_of(t, objective) for t in trials]
+    # shallow: every field this sets is replaced whole, and the name lists are long
+    status = exp.status.model_copy() if exp.status else ExperimentStatus()
+    lists: dict[str, list[str]] = {state: [] for state in (*SUMMARY_ORDER, PENDING)}
+    for fact in facts:
+        lists[fact.state].append(fact.name)
+    status.trials = len(facts)
+    status.trials_killed, status.killed_trial_list = len(lists[ts.KILLED]), lists[ts.KILLED]
+    status.trials_failed, status.failed_trial_list = len(lists[ts.FAILED]), lists[ts.FAILED]
+    status.trials_succeeded, status.succeeded_trial_list = len(lists[ts.SUCCEEDED]), lists[ts.SUCCEEDED]
+    early = lists[ts.EARLY_STOPPED]
+    status.trials_early_stopped, status.early_stopped_trial_list = len(early), early
+    status.trials_running, status.running_trial_list = len(lists[ts.RUNNING]), lists[ts.RUNNING]
+    unavailable = lists[ts.METRICS_UNAVAILABLE]
+    status.trial_metrics_unavailable, status.metrics_unavailable_trial_list = len(unavailable), unavailable
+    status.trials_pending, status.pending_trial_list = len(lists[PENDING]), lists[PENDING]
+
+    best = best_of(objective, ((i, f.score) for i, f in enumerate(facts)))
+    if best is not None:  # (the operator's `trials` loads a trial's model only when asked)
+        status.current_optimal_trial = optimal_trial_status(objective, trials[best])
     if is_multi_objective(objective):
         status.pareto_front = pareto_front(objective, trials)
         status.pareto_front_size = len(status.pareto_front)
-    return TrialsSummary(status, goal_reached(objective, trials))
+    return TrialsSummary(status, reaches_goal(objective, (f.score for f in facts)))
 
 
 # ---------------------------------------------------------------- the experiment's condition
@@ -245,7 +238,7 @@ def next_condition(
     (katib-py's maxDurationSeconds) comes after Katib's own rules: a goal reached or a failure in the
     same pass is the truer reason.
     """
-    out = status.model_copy(deep=True)
+    out = status.model_copy()  # shallow: conditions are replaced, never changed in place
     spec = exp.spec
     succeeded = out.trials_succeeded or 0
     failed = (out.trials_failed or 0) + (out.trial_metrics_unavailable or 0)

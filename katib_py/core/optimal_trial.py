@@ -25,7 +25,9 @@ each trial copies; Katib reads the trial's copy).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TypeVar
 
 from katib_py.api.models import (
     Metric,
@@ -37,6 +39,8 @@ from katib_py.api.models import (
     Trial,
 )
 from katib_py.core.observation import UNAVAILABLE, parse_metric_value
+
+T = TypeVar("T")
 
 
 def strategy_value(metric: Metric, strategy: str) -> str:
@@ -69,43 +73,53 @@ def objective_strategy(objective: ObjectiveSpec | None) -> str:
     return strategy
 
 
-def _values(objective: ObjectiveSpec | None, trials: Iterable[Trial]) -> Iterator[tuple[Trial, float | None]]:
-    """Each trial that has an objective value, with that value: a finite number, or None for a string."""
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A trial's usable objective value: a finite number, or None for a string metric."""
+
+    value: float | None
+
+
+def trial_score(objective: ObjectiveSpec | None, trial: Trial) -> Score | None:
+    """The trial's objective value as the best-trial choice reads it; None when it has none
+    ("unavailable", no such metric) or it is nan/inf (reported, never chosen as the best)."""
     name = (objective.objective_metric_name if objective else None) or ""
-    strategy = objective_strategy(objective)
-    for trial in trials:
-        raw = objective_value(trial, name, strategy)
-        if raw == UNAVAILABLE:
-            continue
-        value = parse_metric_value(raw)
-        if value is not None and not math.isfinite(value):
-            continue  # nan and inf are reported, never chosen as best
-        yield trial, value
+    raw = objective_value(trial, name, objective_strategy(objective))
+    if raw == UNAVAILABLE:
+        return None
+    value = parse_metric_value(raw)
+    if value is not None and not math.isfinite(value):
+        return None
+    return Score(value)
 
 
-def best_trial(objective: ObjectiveSpec | None, trials: Iterable[Trial]) -> Trial | None:
-    """The optimal trial of `trials` (in list order) by `objective`, or None when none has a value."""
+def best_of(objective: ObjectiveSpec | None, scored: Iterable[tuple[T, Score | None]]) -> T | None:
+    """The best of the (item, score) pairs in order, or None when none has a score."""
     direction = objective.type if objective else None
-    best: Trial | None = None
+    best: T | None = None
     best_value: float | None = None
-    for trial, value in _values(objective, trials):
+    for item, score in scored:
+        if score is None:
+            continue
+        value = score.value
         if value is None:
-            best, best_value = trial, None  # for string metrics the best is the latest
+            best, best_value = item, None  # for string metrics the best is the latest
         elif (
             best_value is None
             or (direction == ObjectiveType.MINIMIZE and value < best_value)
             or (direction == ObjectiveType.MAXIMIZE and value > best_value)
         ):
-            best, best_value = trial, value
+            best, best_value = item, value
     return best
 
 
-def goal_reached(objective: ObjectiveSpec | None, trials: Iterable[Trial]) -> bool:
-    """Whether some trial's value reaches the objective's goal (never without a goal)."""
+def reaches_goal(objective: ObjectiveSpec | None, scores: Iterable[Score | None]) -> bool:
+    """Whether some score reaches the objective's goal (never without a goal)."""
     goal = objective.goal if objective else None
     if objective is None or goal is None:
         return False
-    for _, value in _values(objective, trials):
+    for score in scores:
+        value = None if score is None else score.value
         if value is None:
             continue
         if (objective.type == ObjectiveType.MINIMIZE and value <= goal) or (
@@ -113,6 +127,16 @@ def goal_reached(objective: ObjectiveSpec | None, trials: Iterable[Trial]) -> bo
         ):
             return True
     return False
+
+
+def best_trial(objective: ObjectiveSpec | None, trials: Iterable[Trial]) -> Trial | None:
+    """The optimal trial of `trials` (in list order) by `objective`, or None when none has a value."""
+    return best_of(objective, ((t, trial_score(objective, t)) for t in trials))
+
+
+def goal_reached(objective: ObjectiveSpec | None, trials: Iterable[Trial]) -> bool:
+    """Whether some trial's value reaches the objective's goal (never without a goal)."""
+    return reaches_goal(objective, (trial_score(objective, t) for t in trials))
 
 
 def optimal_trial_status(objective: ObjectiveSpec | None, trial: Trial) -> OptimalTrial:

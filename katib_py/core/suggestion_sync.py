@@ -19,6 +19,7 @@ trial deleted by hand is not run again.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from katib_py.api.models import (
@@ -32,6 +33,7 @@ from katib_py.api.models import (
     TrialAssignment,
 )
 from katib_py.core import trial_status as ts
+from katib_py.core.trial_facts import TrialFacts
 from katib_py.kube.meta import random_suffix
 
 SUGGESTION_END_REACHED = "suggestion_end_reached"
@@ -155,9 +157,9 @@ def merge_settings(
     return merged
 
 
-def prune_completed(suggestion: Suggestion, trials: list[Trial]) -> SuggestionStatus | None:
+def prune_completed(suggestion: Suggestion, trials: Iterable[TrialFacts]) -> SuggestionStatus | None:
     """The status without the assignments whose trials have completed; None if nothing to prune."""
-    completed = {t.metadata.name for t in trials if t.metadata and ts.is_completed(t)}
+    completed = {t.name for t in trials if t.completed}
     current = assignments(suggestion)
     kept = [a for a in current if a.name not in completed]
     if len(kept) == len(current):

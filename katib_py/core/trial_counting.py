@@ -12,10 +12,11 @@ more than maxTrialCount trials.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from katib_py.api.models import Experiment, Trial
-from katib_py.core import trial_status as ts
+from katib_py.api.models import Experiment
+from katib_py.core.trial_facts import TrialFacts
 
 DEFAULT_PARALLEL_TRIAL_COUNT = 3
 
@@ -28,19 +29,7 @@ class TrialCountDecision:
     delete: list[str] = field(default_factory=list)
 
 
-def _name(trial: Trial) -> str:
-    return (trial.metadata.name if trial.metadata else None) or ""
-
-
-def _created(trial: Trial) -> str:
-    return (trial.metadata.creation_timestamp if trial.metadata else None) or ""
-
-
-def _being_deleted(trial: Trial) -> bool:
-    return bool(trial.metadata and trial.metadata.deletion_timestamp)
-
-
-def decide_trial_counts(exp: Experiment, trials: list[Trial]) -> TrialCountDecision:
+def decide_trial_counts(exp: Experiment, trials: Sequence[TrialFacts]) -> TrialCountDecision:
     """The trials to add or delete so that active trials == min(parallel, trials still allowed).
 
     Trials already being deleted are neither active nor completed: they are on their way out.
@@ -48,8 +37,8 @@ def decide_trial_counts(exp: Experiment, trials: list[Trial]) -> TrialCountDecis
     spec = exp.spec
     parallel = (spec.parallel_trial_count if spec else None) or DEFAULT_PARALLEL_TRIAL_COUNT
     max_trials = spec.max_trial_count if spec else None
-    live = [t for t in trials if not _being_deleted(t)]
-    active = [t for t in live if ts.is_active(t)]
+    live = [t for t in trials if not t.deleting]
+    active = [t for t in live if t.active]
     completed = len(live) - len(active)
     if len(active) > parallel:
         return TrialCountDecision(delete=trials_to_delete(active, len(active) - parallel))
@@ -57,16 +46,16 @@ def decide_trial_counts(exp: Experiment, trials: list[Trial]) -> TrialCountDecis
     return TrialCountDecision(add=max(required - len(active), 0))
 
 
-def trials_to_delete(active: list[Trial], count: int) -> list[str]:
+def trials_to_delete(active: Sequence[TrialFacts], count: int) -> list[str]:
     """`count` active trials: pending ones before running ones, newest first within each group."""
-    pending = [t for t in active if not ts.is_running(t)]
-    running = [t for t in active if ts.is_running(t)]
-    newest_first = sorted(pending, key=lambda t: (_created(t), _name(t)), reverse=True) + sorted(
-        running, key=lambda t: (_created(t), _name(t)), reverse=True
+    pending = [t for t in active if not t.running]
+    running = [t for t in active if t.running]
+    newest_first = sorted(pending, key=lambda t: (t.created_at, t.name), reverse=True) + sorted(
+        running, key=lambda t: (t.created_at, t.name), reverse=True
     )
-    return [_name(t) for t in newest_first[:count]]
+    return [t.name for t in newest_first[:count]]
 
 
-def incomplete_early_stopped(trials: list[Trial]) -> int:
+def incomplete_early_stopped(trials: Sequence[TrialFacts]) -> int:
     """Early-stopped trials whose observation is not in yet: new requests wait for them."""
-    return sum(1 for t in trials if ts.is_early_stopped(t) and not ts.is_observation_available(t))
+    return sum(1 for t in trials if t.awaiting_observation)

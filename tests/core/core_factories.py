@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from katib_py.api.models import Experiment, Suggestion, Trial
+from katib_py.core.trial_facts import TrialFacts, facts_of
 
 T0 = "2026-01-01T00:00:00Z"
 T1 = "2026-01-01T00:00:01Z"
@@ -100,3 +101,8 @@ def suggestion(
             },
         }
     )
+
+
+def facts(*trials: Trial) -> list[TrialFacts]:
+    """The trials' facts for their own objective, as the operator's cache gives them."""
+    return [facts_of(t, t.spec.objective if t.spec else None) for t in trials]

@@ -4,7 +4,7 @@ import random
 from katib_py.api.models import AlgorithmSetting, EarlyStoppingRule
 from katib_py.core import suggestion_sync as ss
 
-from .core_factories import experiment, suggestion, trial
+from .core_factories import experiment, facts, suggestion, trial
 
 
 def test_wanted_requests_is_cumulative_and_idempotent() -> None:
@@ -55,11 +55,11 @@ def test_append_assignments_names_counts_rules_and_settings() -> None:
 
 def test_prune_completed_keeps_count_and_active_assignments() -> None:
     s = suggestion(["a", "b", "c"], count=3)
-    status = ss.prune_completed(s, [trial("a", "succeeded"), trial("b", "running")])
+    status = ss.prune_completed(s, facts(trial("a", "succeeded"), trial("b", "running")))
     assert status is not None
     assert [a.name for a in status.suggestions or []] == ["b", "c"]
     assert status.suggestion_count == 3
-    assert ss.prune_completed(s, [trial("b", "running")]) is None
+    assert ss.prune_completed(s, facts(trial("b", "running"))) is None
 
 
 def test_remove_assignments() -> None:
@@ -95,7 +95,7 @@ def test_suggestion_stays_bounded_over_20000_trials() -> None:
         largest = max(largest, len(json.dumps(s.dump())))
         done = [trial(a.name or "", "succeeded", loss="0.1") for a in s.status.suggestions or []]
         finished.extend(t.metadata.name or "" for t in done if t.metadata)
-        pruned = ss.prune_completed(s, done)
+        pruned = ss.prune_completed(s, facts(*done))
         assert pruned is not None
         s.status = pruned
     assert s.status is not None and s.status.suggestion_count == 20000

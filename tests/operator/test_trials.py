@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import threading
+import time
 import urllib.request
+from collections import defaultdict
 
 import pytest
 import yaml
 
 from katib_py.controller.operator import health_endpoint
 
-from .operator_e2e import GRACE_SECONDS, Stack, condition, last_condition, shell_experiment
+from .operator_e2e import GRACE_SECONDS, KUBECTL, Stack, condition, last_condition, shell_experiment
 
 pytestmark = pytest.mark.e2e
 
@@ -140,3 +145,49 @@ def test_configmap_trial_template(stack: Stack) -> None:
         value = trial["spec"]["parameterAssignments"][0]["value"]
         assert trial["spec"]["runSpec"]["spec"]["template"]["spec"]["containers"][0]["command"][-1] == value
         assert float(trial["status"]["observation"]["metrics"][0]["latest"]) == pytest.approx(float(value))
+
+
+def test_created_goes_out_with_running_in_one_status_write(stack: Stack) -> None:
+    """Every version of every trial, from a watch opened before the experiment: the status changes
+    twice (Created with Running, once the job is made; then Succeeded), never Created alone (Katib
+    writes Created and Running in two reconciles)."""
+    name = "e2e-one-write"
+    listed = json.loads(stack.kubectl("get", "trials", "-n", "default", "-o", "json").stdout)
+    path = (
+        "/apis/kubeflow.org/v1beta1/namespaces/default/trials?watch=1"
+        f"&resourceVersion={listed['metadata']['resourceVersion']}"
+        f"&labelSelector=katib.kubeflow.org/experiment={name}"
+    )
+    watch = subprocess.Popen(
+        [KUBECTL, "get", "--raw", path], env=stack.env, stdout=subprocess.PIPE, text=True
+    )
+    assert watch.stdout is not None
+    versions: dict[str, list[list[str]]] = defaultdict(list)
+
+    def read() -> None:
+        assert watch.stdout is not None
+        for line in watch.stdout:
+            event = json.loads(line)
+            trial = event["object"]
+            types = [c["type"] for c in (trial.get("status") or {}).get("conditions") or []]
+            versions[trial["metadata"]["name"]].append(types)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        stack.apply(
+            shell_experiment(stack, name, "echo accuracy=0.5\n", maxTrialCount=3, parallelTrialCount=3)
+        )
+        stack.wait_finished(name)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+            len(versions) == 3 and all("Succeeded" in v[-1] for v in list(versions.values()))
+        ):
+            time.sleep(0.1)
+    finally:
+        watch.terminate()
+        watch.wait(10)
+    assert len(versions) == 3, dict(versions)
+    for trial, seen in versions.items():
+        changes = [types for i, types in enumerate(seen) if i == 0 or types != seen[i - 1]]
+        assert changes == [[], ["Created", "Running"], ["Created", "Running", "Succeeded"]], (trial, seen)
