@@ -416,7 +416,7 @@ class ObjectService:
     ) -> Result:
         if sub == "status":
             status = new.get("status")
-            new = copy.deepcopy(old)
+            new = {k: copy.deepcopy(v) for k, v in old.items() if k != "status"}  # the old status goes
             if status is None:
                 new.pop("status", None)
             else:

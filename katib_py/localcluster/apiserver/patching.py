@@ -35,9 +35,12 @@ MERGED_SCALAR_LISTS = {"finalizers"}
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 merge patch. Neither argument is changed; the result shares the parts of `target`
+    the patch leaves alone (one copy per patched level, not one of the whole object per level: an
+    Experiment's status of 20,000 trial names was copied three times per write)."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
