@@ -16,6 +16,7 @@ from katib_py.api.models import AlgorithmSetting, Experiment, Suggestion, Trial
 from katib_py.api.resources import SUGGESTIONS
 from katib_py.controller.context import Context, strip_volatile
 from katib_py.controller.services import ServiceUnavailable
+from katib_py.core import experiment_status as es
 from katib_py.core import suggestion_resources as sr
 from katib_py.core import suggestion_status as sst
 from katib_py.core import suggestion_sync as ss
@@ -99,6 +100,7 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
             if ctx.cache.get("deployments", namespace, resource) is not None:
                 meta = {**deployment["metadata"], "deletionTimestamp": now}
                 ctx.cache.observe("deployments", {**deployment, "metadata": meta})
+        await _prune_at_the_end(ctx, body, s)
         return None
     if sst.is_failed(s):
         return None
@@ -141,13 +143,28 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     wanted = ss.current_requests(s) - ss.suggestion_count(s)
     settings = s.status.algorithm_settings if s.status else None
     if wanted <= 0 or ss.is_end_reached(settings):
-        if pruned is not None:
+        # Completed trials' assignments leave with the next new ones (a write of their own cost
+        # most of a Suggestion write per trial): until then at most one round of them stays. When
+        # no new ones will come (the algorithm's end, the experiment's), they go on their own.
+        if pruned is not None and (ss.is_end_reached(settings) or es.is_completed(exp)):
             await ctx.write_status(SUGGESTIONS, "suggestions", body, pruned.dump())
         return None
     if pruned is not None:
         # the completed trials' assignments leave with the new ones arriving: one status write
         s = s.model_copy(update={"status": pruned})
     return await _sync_assignments(ctx, body, s, exp, trial_bodies, wanted, address, es_address, config)
+
+
+async def _prune_at_the_end(ctx: Context, body: Obj, s: Suggestion) -> None:
+    """A finished Suggestion drops the assignments of its completed trials (its trials may still be
+    completing, killed by the experiment's end: each one's change brings the Suggestion here)."""
+    namespace, name = body["metadata"].get("namespace") or "default", body["metadata"]["name"]
+    exp_body = ctx.cache.get("experiments", namespace, name)
+    exp = Experiment.load(exp_body) if exp_body is not None else None
+    objective = exp.spec.objective if exp is not None and exp.spec else None
+    pruned = ss.prune_completed(s, ctx.cache.trial_facts(ctx.cache.trials_of(namespace, name), objective))
+    if pruned is not None:
+        await ctx.write_status(SUGGESTIONS, "suggestions", body, pruned.dump())
 
 
 async def _sync_assignments(

@@ -12,9 +12,10 @@ oscillation). The best trial is chosen by `katib_py.core.optimal_trial`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from katib_py.api.models import Condition, Experiment, ExperimentStatus, Trial
 from katib_py.core import trial_status as ts
@@ -168,6 +169,22 @@ def mark_restarting(exp: Experiment, now: str) -> ExperimentStatus:
     status.conditions = set_condition(conds, RESTARTING, TRUE, REASON_RESTARTING, MSG_RESTARTING, now)
     status.completion_time = None
     return status
+
+
+def _condition_states(status: Mapping[str, Any] | None) -> list[tuple[Any, Any, Any]]:
+    return [(c.get("type"), c.get("status"), c.get("reason")) for c in (status or {}).get("conditions") or []]
+
+
+def status_write_wait(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any], since_last_write: float, interval: float
+) -> float:
+    """Seconds to hold back a status write (0: write now). katib-py only: a change of the conditions
+    (created, running, completed, restarting) is written at once; a change of counts, lists and the
+    best trial alone at most every `interval` seconds, so an experiment's status writes per trial
+    fall as its trial rate rises (Katib writes on every reconcile)."""
+    if _condition_states(old) != _condition_states(new):
+        return 0.0
+    return max(0.0, interval - since_last_write)
 
 
 # ---------------------------------------------------------------- trial summary

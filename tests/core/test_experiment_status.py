@@ -238,3 +238,18 @@ def test_restart_after_the_duration_only_when_it_was_raised_past_now() -> None:
     assert not es.should_restart(raised, NOW + timedelta(minutes=5))
     never = _completed(experiment(maxDurationSeconds=60), reason=reason)
     assert not es.should_restart(never, NOW)  # resumePolicy Never: the suggestion is gone
+
+
+def test_status_writes_of_counts_alone_are_spaced_but_condition_changes_go_at_once() -> None:
+    def cond(type_: str, reason: str) -> dict[str, str]:
+        return {"type": type_, "status": "True", "reason": reason}
+
+    created, running = cond("Created", "ExperimentCreated"), cond("Running", "ExperimentRunning")
+    before = {"conditions": [created, running], "trials": 4, "trialsSucceeded": 1}
+    more = {**before, "trials": 5, "trialsSucceeded": 2}
+    assert es.status_write_wait(before, more, since_last_write=0.1, interval=0.5) == 0.4
+    assert es.status_write_wait(before, more, since_last_write=0.7, interval=0.5) == 0.0
+    assert es.status_write_wait(before, more, since_last_write=float("inf"), interval=0.5) == 0.0
+    done = {**more, "conditions": [created, running, cond("Succeeded", "ExperimentMaxTrialsReached")]}
+    assert es.status_write_wait(before, done, since_last_write=0.0, interval=0.5) == 0.0
+    assert es.status_write_wait(None, before, since_last_write=0.0, interval=0.5) == 0.0
