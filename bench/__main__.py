@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "operator": (["--overhead-trials", "100"], []),
     "scale": (["--experiments", "10", "--trials", "5"], ["--experiments", "100", "--trials", "20"]),
     "long": (["--trials", "500"], ["--trials", "20000"]),
+    "reconcile": (["--sizes", "1000,5000", "--rounds", "10"], ["--sizes", "1000,5000,20000"]),
     "nas": (["--quick"], []),
     "multiobjective": (["--seeds", "3", "--dims", "6"], []),
     "figures": (["--trials", "500"], ["--trials", "1000,5000"]),

@@ -87,7 +87,7 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
     trial_bodies = ctx.cache.trials_of(namespace, name)
     objective = exp.spec.objective if exp.spec else None
     trials = ctx.cache.trial_models(trial_bodies)
-    facts = ctx.cache.trial_facts(trial_bodies, objective)
+    facts = ctx.cache.trial_facts(namespace, name, objective)
     suggestion_body = ctx.cache.get("suggestions", namespace, name)
     suggestion = Suggestion.load(suggestion_body) if suggestion_body else None
 
@@ -197,10 +197,12 @@ async def _reconcile_completed(
         if not sst.is_succeeded(suggestion) and not sst.is_restarting(suggestion):
             finished = sst.mark_succeeded(suggestion, policy == es.RESUME_FROM_VOLUME, now)
             await ctx.write_status(SUGGESTIONS, "suggestions", suggestion_body, finished.dump())
-    bodies = ctx.cache.trials_of(*_key(body))
+    namespace, name = _key(body)
     objective = exp.spec.objective if exp.spec else None
     summary = es.summarize_trials(
-        exp, ctx.cache.trial_models(bodies), ctx.cache.trial_facts(bodies, objective)
+        exp,
+        ctx.cache.trial_models(ctx.cache.trials_of(namespace, name)),
+        ctx.cache.trial_facts(namespace, name, objective),
     )
     await _write(ctx, body, summary.status.dump(), now)
     return None

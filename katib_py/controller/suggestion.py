@@ -139,7 +139,7 @@ async def _reconcile(ctx: Context, body: Obj) -> float | None:
 
     trial_bodies = ctx.cache.trials_of(namespace, name)
     objective = exp.spec.objective if exp.spec else None
-    pruned = ss.prune_completed(s, ctx.cache.trial_facts(trial_bodies, objective))
+    pruned = ss.prune_completed(s, ctx.cache.trial_facts(namespace, name, objective))
     wanted = ss.current_requests(s) - ss.suggestion_count(s)
     settings = s.status.algorithm_settings if s.status else None
     if wanted <= 0 or ss.is_end_reached(settings):
@@ -162,7 +162,7 @@ async def _prune_at_the_end(ctx: Context, body: Obj, s: Suggestion) -> None:
     exp_body = ctx.cache.get("experiments", namespace, name)
     exp = Experiment.load(exp_body) if exp_body is not None else None
     objective = exp.spec.objective if exp is not None and exp.spec else None
-    pruned = ss.prune_completed(s, ctx.cache.trial_facts(ctx.cache.trials_of(namespace, name), objective))
+    pruned = ss.prune_completed(s, ctx.cache.trial_facts(namespace, name, objective))
     if pruned is not None:
         await ctx.write_status(SUGGESTIONS, "suggestions", body, pruned.dump())
 

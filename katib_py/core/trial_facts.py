@@ -26,7 +26,7 @@ SUMMARY_ORDER = (ts.KILLED, ts.FAILED, ts.SUCCEEDED, ts.EARLY_STOPPED, ts.RUNNIN
 COMPLETED = frozenset({ts.SUCCEEDED, ts.FAILED, ts.KILLED, ts.EARLY_STOPPED, ts.METRICS_UNAVAILABLE})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity: a list of them is scanned for None
 class TrialFacts:
     name: str
     created_at: str  # metadata.creationTimestamp ("" if unset)

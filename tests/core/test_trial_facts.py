@@ -85,13 +85,13 @@ def test_the_cache_reads_facts_once_per_version_and_objective() -> None:
         }
     )
     assert objective_key(minimize) != objective_key(by_max)
-    (first,) = cache.trial_facts(cache.trials_of("default", "exp"), minimize)
-    assert cache.trial_facts(cache.trials_of("default", "exp"), minimize)[0] is first  # memoised
+    (first,) = cache.trial_facts("default", "exp", minimize)
+    assert cache.trial_facts("default", "exp", minimize)[0] is first  # memoised
     assert first.state == ts.RUNNING
     done = trial("t", "succeeded", loss="0.3").dump()
     done["metadata"].update(resourceVersion="2", labels={"katib.kubeflow.org/experiment": "exp"})
     cache.observe("trials", done)
-    (second,) = cache.trial_facts(cache.trials_of("default", "exp"), minimize)
+    (second,) = cache.trial_facts("default", "exp", minimize)
     assert second.state == ts.SUCCEEDED and second.score == Score(0.3)
     models = cache.trial_models(cache.trials_of("default", "exp"))
     assert len(models) == 1 and models[0].metadata is not None and models[0].metadata.name == "t"
