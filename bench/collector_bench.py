@@ -12,7 +12,8 @@ metrics, or the benchmark fails.
 
 A second table is the sidecar's start-up, which every StdOut trial pays once: the median over
 `--starts` runs of a bare `python -c pass` (the floor), of importing what the sidecar loads before
-it reads a line, and of the `katib-py metrics-collector --help` console script.
+it reads a line (with and without the TensorFlowEvent reader, numpy included, which only that
+collector needs now), and of the `katib-py metrics-collector --help` console script.
 """
 
 from __future__ import annotations
@@ -135,6 +136,8 @@ def startup(starts: int) -> list[list[str]]:
         ("python -c pass (floor)", [sys.executable, "-c", "pass"]),
         ("import the sidecar (katib_py.metricscollector.cli)",
          [sys.executable, "-c", "import katib_py.metricscollector.cli"]),
+        ("... and the TF event reader, as every sidecar did before",
+         [sys.executable, "-c", "import katib_py.metricscollector.cli, katib_py.metricscollector.tfevents"]),
         ("katib-py metrics-collector --help", [str(scripts / "katib-py"), "metrics-collector", "--help"]),
     ]  # fmt: skip
     rows: list[list[str]] = []
