@@ -103,16 +103,20 @@ class Timeline:
 
     seen: dict[tuple[str, str, str], float] = field(default_factory=dict)  # (kind, key, state)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # (kind, state) -> key -> time: the benches ask for one kind and state several times a second,
+    # and scanning every mark was 5% of the control-plane process at 4,000 trials (it runs here)
+    by_state: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
 
     def mark(self, kind: str, key: str, state: str) -> None:
         if (kind, key, state) not in self.seen:
-            self.seen[(kind, key, state)] = time.perf_counter()
+            now = time.perf_counter()
+            self.seen[(kind, key, state)] = now
+            self.by_state.setdefault((kind, state), {})[key] = now
             self.changed.set()
 
     def times(self, kind: str, state: str, prefix: str = "") -> list[float]:
-        return sorted(
-            t for (k, key, s), t in self.seen.items() if k == kind and s == state and key.startswith(prefix)
-        )
+        marks = self.by_state.get((kind, state), {})
+        return sorted(t for key, t in marks.items() if key.startswith(prefix))
 
     async def wait(self, predicate: Any, timeout: float) -> None:
         deadline = time.perf_counter() + timeout
