@@ -114,6 +114,11 @@ class ObjectCache:
         index = self._trials_by_experiment.get((namespace, experiment))
         return list(index.bodies) if index is not None else []
 
+    def trial_names(self, namespace: str, experiment: str) -> set[str]:
+        """The names of the experiment's trials (a copy: a C-level set copy, no per-trial work)."""
+        index = self._trials_by_experiment.get((namespace, experiment))
+        return set(index.name_set) if index is not None else set()
+
     def trial_facts(
         self, namespace: str, experiment: str, objective: ObjectiveSpec | None
     ) -> list[TrialFacts]:
@@ -164,6 +169,7 @@ class TrialIndex:
 
     def __init__(self) -> None:
         self.names: list[str] = []
+        self.name_set: set[str] = set()  # the same names, for membership and set copies
         self.bodies: list[Obj] = []
         # objective key -> facts aligned with `names`, None where the trial changed since
         self._facts: dict[str, list[TrialFacts | None]] = {}
@@ -178,6 +184,7 @@ class TrialIndex:
                     facts[i] = None
             return
         self.names.insert(i, name)
+        self.name_set.add(name)
         self.bodies.insert(i, body)
         for facts in self._facts.values():
             facts.insert(i, None)
@@ -186,6 +193,7 @@ class TrialIndex:
         i = bisect.bisect_left(self.names, name)
         if i < len(self.names) and self.names[i] == name:
             del self.names[i], self.bodies[i]
+            self.name_set.discard(name)
             for facts in self._facts.values():
                 del facts[i]
 

@@ -240,7 +240,7 @@ async def _reconcile_trials(
                     body, "TrialDeleted", f"Trial {trial_name} is deleted: parallelTrialCount lowered"
                 )
         return None
-    names = {f.name for f in facts}
+    names = ctx.cache.trial_names(namespace, name)
     # A trial deleted by hand that is still going away keeps its assignment: it is recreated
     # (same name) once gone, so it counts as pending, not as a reason to ask for a new one.
     live = _live_names(facts)

@@ -234,7 +234,7 @@ async def _sync_assignments(
                 ),
             )
         )
-    taken = {str(b["metadata"]["name"]) for b in trial_bodies}
+    taken = ctx.cache.trial_names(body["metadata"].get("namespace") or "default", body["metadata"]["name"])
     for _attempt in range(10):
         status = ss.append_assignments(
             s, replies, rules=rules, reply_settings=reply_settings, rng=ctx.rng, taken_names=taken

@@ -80,6 +80,7 @@ def test_the_trial_index_matches_a_sorted_listing_and_reads_facts_only_of_change
                 read_once = True
         bodies = cache.trials_of("ns", "e")
         assert [b["metadata"]["name"] for b in bodies] == sorted(alive)
+        assert cache.trial_names("ns", "e") == set(alive)
         assert [int(b["metadata"]["resourceVersion"]) for b in bodies] == [alive[n] for n in sorted(alive)]
     finally:
         cache_module.facts_of = real_facts_of
